@@ -197,15 +197,13 @@ IrStatus npy_parse(IrBuffer *file, const char *name_for_diag, Tensor *out, IrBuf
   memset(out, 0, sizeof *out);
   const unsigned char *p = file->data;
   int64_t size = file->size;
-  if (size >= 6 && memcmp(p, npy_magic, 6) != 0) {
+  size_t head = size < 6 ? (size_t)size : 6;
+  if (memcmp(p, npy_magic, head) != 0) {
     diag_error(d, loc, "not a .npy file (it does not start with \\x93NUMPY)");
     return IR_ERR_INPUT;
   }
-  if (size < 10 || (size >= 7 && p[6] != 1 && size < 12)) {
-    if (size >= 6 || memcmp(p, npy_magic, (size_t)size) == 0)
-      diag_error(d, loc, "truncated: the file is %lld bytes, too short for a .npy header", (long long)size);
-    else
-      diag_error(d, loc, "not a .npy file (it does not start with \\x93NUMPY)");
+  if (size < 8) {
+    diag_error(d, loc, "truncated: the file is %lld bytes, too short for a .npy header", (long long)size);
     return IR_ERR_INPUT;
   }
   int major = p[6], minor = p[7];
@@ -215,6 +213,10 @@ IrStatus npy_parse(IrBuffer *file, const char *name_for_diag, Tensor *out, IrBuf
   }
   int len_bytes = major == 1 ? 2 : 4;
   int64_t hstart = 8 + len_bytes;
+  if (size < hstart) {
+    diag_error(d, loc, "truncated: the file is %lld bytes, too short for a .npy header", (long long)size);
+    return IR_ERR_INPUT;
+  }
   int64_t hlen = npy_le(p + 8, len_bytes);
   if (hlen > size - hstart) {
     diag_error(d, loc, "truncated: the header length %lld is beyond the end of the file (%lld bytes)",

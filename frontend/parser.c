@@ -28,6 +28,7 @@ typedef struct Scope {
 typedef struct Parser {
   Lexer lx;
   Token tok;         /* the current token */
+  int prev_line;     /* line of the token before it */
   Graph *g;
   DiagSink *d;
   Scope *scope;      /* the innermost scope */
@@ -49,6 +50,7 @@ typedef struct Literal {
 /* ---- tokens ---------------------------------------------------------------------------------------- */
 
 static void next(Parser *p) {
+  p->prev_line = p->tok.loc.line;
   do p->tok = lex_next(&p->lx);
   while (p->tok.kind == TOK_ERROR);
 }
@@ -100,17 +102,16 @@ static const char *ident_copy(Parser *p) {
   return s;
 }
 
-/* Skips to the next token that starts a line and can start a statement (or closes a
- * region), so the parse resumes after an error. */
+/* Skips to the first token on a later line than the last one consumed that can start a
+ * statement (or closes a region), so the parse resumes after an error. */
 static void sync(Parser *p) {
-  int line = p->tok.loc.line;
+  int line = p->prev_line;
   for (;;) {
     if (at(p, TOK_EOF)) return;
-    if (p->tok.loc.line != line &&
+    if (p->tok.loc.line > line &&
         (at(p, TOK_VALUE) || at(p, TOK_RBRACE) || at_kw(p, "_") || at_kw(p, "return") ||
          at_kw(p, "yield") || at_kw(p, "graph") || at_kw(p, "extern")))
       return;
-    line = p->tok.loc.line;
     next(p);
   }
 }
@@ -702,7 +703,7 @@ static bool parse_fused(Parser *p, Region *r, int *cap, const ResultName *rs, in
   Region *body = ir_arena_alloc(&p->g->arena, sizeof *body);
   if (id < 0 || !body) return fail_oom(p);
   Node *n = &p->g->nodes[id];
-  memcpy(n->inputs, ops, (size_t)nops * sizeof *ops);
+  if (nops) memcpy(n->inputs, ops, (size_t)nops * sizeof *ops);
   n->label = label;
   n->body = body;
   body->parent = r;
@@ -766,12 +767,22 @@ static bool parse_op(Parser *p, Region *r, int *cap, const ResultName *rs, int n
   if (!parse_operands(p, &ops, &nops, NULL)) return false;
   NodeId id = ir_graph_add_node(p->g, op, nops, nres, oploc);
   if (id < 0) return fail_oom(p);
-  memcpy(p->g->nodes[id].inputs, ops, (size_t)nops * sizeof *ops);
+  if (nops) memcpy(p->g->nodes[id].inputs, ops, (size_t)nops * sizeof *ops);
   if (at(p, TOK_LBRACE) && !parse_attrs(p, &p->g->nodes[id])) return false;
   TensorType *types = ir_arena_alloc(&p->g->arena, sizeof(TensorType) * (size_t)nres);
   if (!types) return fail_oom(p);
   if (!expect(p, TOK_COLON, "':' and the result types") || !parse_result_types(p, types, nres)) return false;
   return define_results(p, &p->g->nodes[id], id, rs, types) && region_append(p, r, id, cap);
+}
+
+/* After a bad statement, defines the names it would have defined (to placeholder values of
+ * no type), so that their uses do not report again. */
+static void define_placeholders(Parser *p, const ResultName *rs, int nres) {
+  for (int i = 0; i < nres && !p->oom; i++) {
+    if (!rs[i].name || strmap_get(&p->scope->names, rs[i].name) >= 0) continue;
+    ValueId v = ir_graph_add_value(p->g, rs[i].name, NULL, VAL_RESULT, rs[i].loc);
+    if (v < 0 || !strmap_put(&p->scope->names, rs[i].name, v)) fail_oom(p);
+  }
 }
 
 /* stmt := result {',' result} '=' (const-expr | fused-expr | op-expr)
@@ -793,12 +804,14 @@ static bool parse_stmt(Parser *p, Region *r, int *cap) {
     if (!at(p, TOK_COMMA)) break;
     next(p);
   }
-  if (!expect(p, TOK_EQUAL, "'=' after the results")) return false;
+  bool ok = expect(p, TOK_EQUAL, "'=' after the results");
   Loc oploc = p->tok.loc;
-  if (!at(p, TOK_IDENT)) return fail_expected(p, "an op name");
-  if (at_kw(p, "const")) return parse_const(p, r, cap, rs, nres, oploc);
-  if (at_kw(p, "fused")) return parse_fused(p, r, cap, rs, nres, oploc);
-  return parse_op(p, r, cap, rs, nres, oploc);
+  if (ok && !at(p, TOK_IDENT)) ok = fail_expected(p, "an op name");
+  if (ok && at_kw(p, "const")) ok = parse_const(p, r, cap, rs, nres, oploc);
+  else if (ok && at_kw(p, "fused")) ok = parse_fused(p, r, cap, rs, nres, oploc);
+  else if (ok) ok = parse_op(p, r, cap, rs, nres, oploc);
+  if (!ok) define_placeholders(p, rs, nres);
+  return ok;
 }
 
 /* region-body := stmt* END_KW VALUE {',' VALUE} '}'   (END_KW is 'return' or 'yield') */
@@ -812,8 +825,11 @@ static bool parse_region_body(Parser *p, Region *r, const char *end_kw) {
       snprintf(what, sizeof what, "a statement or '%s'", end_kw);
       return fail_expected(p, what);
     }
+    Loc start = p->tok.loc;
     if (!parse_stmt(p, r, &cap)) {
       if (p->oom) return false;
+      /* make progress even when the bad statement consumed nothing */
+      if (p->tok.loc.line == start.line && p->tok.loc.col == start.col) next(p);
       sync(p);
     }
   }

@@ -116,10 +116,14 @@ static IrStatus st_json_error(const json_error_t *je, const char *text, size_t l
     const char *key = near ? near + 6 : "?";
     int keylen = near ? (int)strlen(key) - 1 : 1;
     if (keylen < 0) keylen = 0;
+    if (keylen >= 2 && key[0] == '"' && key[keylen - 1] == '"') { /* show 'a' rather than "a" */
+      key++;
+      keylen -= 2;
+    }
     if (st_json_depth(text, len, (size_t)(je->position > 0 ? je->position : 0)) <= 1)
-      diag_error(d, loc, "tensor %.*s: the name appears twice in the header", keylen, key);
+      diag_error(d, loc, "tensor '%.*s': the name appears twice in the header", keylen, key);
     else
-      diag_error(d, loc, "header: field %.*s appears twice in one tensor's entry (near byte %d of the header)",
+      diag_error(d, loc, "header: field '%.*s' appears twice in one tensor's entry (near byte %d of the header)",
                  keylen, key, je->position);
     return IR_ERR_INPUT;
   }

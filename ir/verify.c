@@ -104,6 +104,13 @@ static bool verify_node(Verifier *vf, NodeId id, int depth) {
     }
   }
   if (!check_attrs(vf, n)) return false;
+  /* Quantized arithmetic is not defined yet: only data movement takes quantized operands. */
+  if (n->op != OP_REORDER && n->op != OP_FUSED)
+    for (int i = 0; i < n->ninputs; i++)
+      if (g->values[n->inputs[i]].type.quant) {
+        diag_error(vf->d, n->loc, "%s does not take quantized operands (operand %d is quantized)", info->name, i);
+        return false;
+      }
   for (int i = 0; i < n->noutputs; i++) {
     const char *why;
     if (!ir_type_valid(&g->values[n->outputs[i]].type, &why)) {
@@ -142,7 +149,12 @@ static bool verify_node(Verifier *vf, NodeId id, int depth) {
     return false;
   }
   bool ok = true;
-  for (int i = 0; i < n->noutputs; i++) ok &= check_result_type(vf, n, i, &out[i]);
+  for (int i = 0; i < n->noutputs; i++) {
+    /* Any op may write its result in any layout (the interpreter repacks); only reorder
+     * and const say something about layouts themselves. */
+    if (!out[i].layout) out[i].layout = g->values[n->outputs[i]].type.layout;
+    ok &= check_result_type(vf, n, i, &out[i]);
+  }
   return ok;
 }
 
@@ -174,7 +186,8 @@ static bool verify_region(Verifier *vf, Region *r, int depth) {
   }
   for (int i = 0; i < r->nnodes; i++) {
     NodeId id = r->nodes[i];
-    if (!verify_node(vf, id, depth)) { ok = false; continue; }
+    /* A node that fails still defines its results, so its users do not report again. */
+    if (!verify_node(vf, id, depth)) ok = false;
     const Node *n = &g->nodes[id];
     for (int k = 0; k < n->noutputs; k++) {
       ValueId v = n->outputs[k];

@@ -42,6 +42,14 @@ const char *op_shape_str(const TensorType *t, char *buf, size_t size) {
   return buf;
 }
 
+/* Reports that `what` = v lies outside [lo, hi] (a huge hi is left unsaid). */
+static bool fail_range(InferCtx *c, const char *attr, const char *what, int64_t v, int64_t lo, int64_t hi) {
+  if (hi >= IR_MAX_ELEMENTS)
+    return op_fail(c, attr, "%s: %s = %lld must be >= %lld", op_name(c->node), what, (long long)v, (long long)lo);
+  return op_fail(c, attr, "%s: %s = %lld is out of range (allowed %lld..%lld)", op_name(c->node), what,
+                 (long long)v, (long long)lo, (long long)hi);
+}
+
 /* ---- checks ---------------------------------------------------------------------------------- */
 
 bool op_check_dtype(InferCtx *c, int i, const DType *allowed) {
@@ -82,9 +90,7 @@ bool op_axis(InferCtx *c, const char *attr, int64_t axis, int rank, int *out) {
 
 bool op_int_attr(InferCtx *c, const char *name, int64_t def, int64_t lo, int64_t hi, int64_t *out) {
   int64_t v = ir_attr_int(c->node, name, def);
-  if (v < lo || v > hi)
-    return op_fail(c, name, "%s: %s = %lld is out of range (allowed %lld..%lld)", op_name(c->node),
-                   name, (long long)v, (long long)lo, (long long)hi);
+  if (v < lo || v > hi) return fail_range(c, name, name, v, lo, hi);
   *out = v;
   return true;
 }
@@ -99,9 +105,11 @@ bool op_ints_attr(InferCtx *c, const char *name, int n, int64_t def, int64_t lo,
   if (count != n)
     return op_fail(c, name, "%s: %s has %d entries; expected %d", op_name(c->node), name, count, n);
   for (int i = 0; i < n; i++) {
-    if (v[i] < lo || v[i] > hi)
-      return op_fail(c, name, "%s: %s[%d] = %lld is out of range (allowed %lld..%lld)",
-                     op_name(c->node), name, i, (long long)v[i], (long long)lo, (long long)hi);
+    if (v[i] < lo || v[i] > hi) {
+      char what[64];
+      snprintf(what, sizeof what, "%s[%d]", name, i);
+      return fail_range(c, name, what, v[i], lo, hi);
+    }
     out[i] = v[i];
   }
   return true;

@@ -117,10 +117,6 @@ static IrStatus transpose_eval(EvalCtx *c) {
   int rank = x->type.rank;
   int64_t perm[IR_MAX_RANK], stride[IR_MAX_RANK], idx[IR_MAX_RANK] = {0}, o = 0;
   transpose_perm(c->node, rank, perm);
-  for (int i = rank - 1, s = 1; i >= 0; i--) {
-    stride[i] = s;
-    s *= (int)0 + 1, s = 0; /* placeholder, replaced below */
-  }
   int64_t s = 1;
   for (int i = rank - 1; i >= 0; i--) {
     stride[i] = s;
