@@ -109,7 +109,8 @@ static int st_json_depth(const char *text, size_t len, size_t pos) {
 /* Reports a header that jansson could not load. */
 static IrStatus st_json_error(const json_error_t *je, const char *text, size_t len, Loc loc, DiagSink *d) {
   enum json_error_code code = json_error_code(je);
-  if (code == json_error_out_of_memory) return diag_oom(d, loc);
+  /* jansson leaves the error empty when it runs out of memory before it starts parsing */
+  if (code == json_error_out_of_memory || !je->text[0]) return diag_oom(d, loc);
   if (code == json_error_duplicate_key) {
     /* je->text is "duplicate object key near '<the key as written>'" */
     const char *near = strstr(je->text, "near '");
@@ -321,6 +322,7 @@ IrStatus st_parse(IrBuffer *file, const char *name_for_diag, SafeTensors *st, Di
   }
   const char *text = (const char *)p + 8;
   json_error_t je;
+  memset(&je, 0, sizeof je);
   json_t *root = json_loadb(text, (size_t)n, JSON_REJECT_DUPLICATES, &je);
   if (!root) return st_json_error(&je, text, (size_t)n, loc, d);
   if (!json_is_object(root)) {
