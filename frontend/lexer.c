@@ -1,7 +1,6 @@
 /* lexer.c — turns text IR into tokens, each with its file:line:col. */
 #include "frontend/lexer.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -60,24 +59,10 @@ static void advance(Lexer *lx) {
 
 static Loc here(const Lexer *lx) { Loc l = {lx->file, lx->line, lx->col, NULL}; return l; }
 
-/* Length of the valid UTF-8 sequence at p (n bytes left), or 0 when it is not valid. */
-static int utf8_len(const unsigned char *p, size_t n) {
-  if (p[0] < 0x80) return 1;
-  int len = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : 0;
-  if (len == 0 || (size_t)len > n) return 0;
-  for (int i = 1; i < len; i++)
-    if ((p[i] & 0xc0) != 0x80) return 0;
-  if (len == 3 && p[0] == 0xe0 && p[1] < 0xa0) return 0; /* overlong */
-  if (len == 3 && p[0] == 0xed && p[1] >= 0xa0) return 0; /* surrogate */
-  if (len == 4 && p[0] == 0xf0 && p[1] < 0x90) return 0; /* overlong */
-  if (len == 4 && p[0] == 0xf4 && p[1] >= 0x90) return 0; /* past U+10FFFF */
-  return len;
-}
-
 /* Moves past one UTF-8 character (several bytes, one column); false (reported) when the
  * bytes are not UTF-8, after moving past one byte. */
 static bool advance_char(Lexer *lx) {
-  int n = utf8_len((const unsigned char *)lx->src + lx->pos, lx->len - lx->pos);
+  int n = ir_utf8_len((const unsigned char *)lx->src + lx->pos, lx->len - lx->pos);
   if (n == 0) {
     diag_error(lx->diag, here(lx), "invalid UTF-8 byte 0x%02x", peek(lx, 0));
     advance(lx);
@@ -103,11 +88,15 @@ static bool skip_space(Lexer *lx) {
   }
 }
 
-static bool is_ident_start(int c) { return isalpha(c) || c == '_'; }
-static bool is_ident_char(int c) { return isalnum(c) || c == '_'; }
+/* Character classes in ASCII, whatever the locale (the printer uses the same ones). */
+static bool is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static bool is_digit(int c) { return c >= '0' && c <= '9'; }
+static bool is_xdigit(int c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+static bool is_ident_start(int c) { return is_alpha(c) || c == '_'; }
+static bool is_ident_char(int c) { return is_alpha(c) || is_digit(c) || c == '_'; }
 
 static int hexval(int c) {
-  return isdigit(c) ? c - '0' : isxdigit(c) ? tolower(c) - 'a' + 10 : -1;
+  return is_digit(c) ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
 }
 
 /* Lexes a "..." string starting at the quote into t (unescaped into the arena). */
@@ -118,6 +107,11 @@ static void lex_string(Lexer *lx, Token *t) {
   bool ok = buf != NULL;
   while (ok) {
     int c = peek(lx, 0);
+    if (c == 0 && lx->pos < lx->len) {
+      diag_error(lx->diag, here(lx), "a string or name cannot hold a NUL byte");
+      ok = false;
+      break;
+    }
     if (lx->pos >= lx->len || c == '\n') {
       diag_error(lx->diag, t->loc, "unterminated string");
       ok = false;
@@ -133,6 +127,11 @@ static void lex_string(Lexer *lx, Token *t) {
       if (e == 'x' && hexval(peek(lx, 1)) >= 0 && hexval(peek(lx, 2)) >= 0) {
         ch[0] = (char)(hexval(peek(lx, 1)) * 16 + hexval(peek(lx, 2)));
         advance(lx); advance(lx); advance(lx);
+        if (ch[0] == 0) {
+          diag_error(lx->diag, at, "a string or name cannot hold a NUL byte");
+          ok = false;
+          break;
+        }
       } else if (e == '"' || e == '\\') { ch[0] = (char)e; advance(lx);
       } else if (e == 'n') { ch[0] = '\n'; advance(lx);
       } else if (e == 't') { ch[0] = '\t'; advance(lx);
@@ -186,7 +185,7 @@ static void lex_number(Lexer *lx, Token *t) {
   }
   for (;;) {
     int c = peek(lx, 0);
-    if (hex ? isxdigit(c) : isdigit(c)) {
+    if (hex ? is_xdigit(c) : is_digit(c)) {
       advance(lx);
     } else if (c == '.') {
       is_float = true;
@@ -225,6 +224,9 @@ static void lex_number(Lexer *lx, Token *t) {
     t->kind = TOK_ERROR;
   } else if (errno == ERANGE && !is_float) {
     diag_error(lx->diag, t->loc, "integer does not fit in 64 bits");
+    t->kind = TOK_ERROR;
+  } else if (is_float && isinf(t->f)) {
+    diag_error(lx->diag, t->loc, "number is too large (write inf for infinity)");
     t->kind = TOK_ERROR;
   }
   t->text = lx->src + start;
@@ -284,7 +286,8 @@ Token lex_next(Lexer *lx) {
     }
     return t;
   }
-  if (isdigit(c) || ((c == '-' || c == '+') && (isdigit(peek(lx, 1)) || peek(lx, 1) == '.'))) {
+  if (is_digit(c) || (c == '.' && is_digit(peek(lx, 1))) ||
+      ((c == '-' || c == '+') && (is_digit(peek(lx, 1)) || peek(lx, 1) == '.'))) {
     lex_number(lx, &t);
     return t;
   }
@@ -316,7 +319,7 @@ Token lex_next(Lexer *lx) {
     return t;
   }
   if (c >= 0x80) {
-    int n = utf8_len((const unsigned char *)lx->src + lx->pos, lx->len - lx->pos);
+    int n = ir_utf8_len((const unsigned char *)lx->src + lx->pos, lx->len - lx->pos);
     if (n == 0)
       diag_error(lx->diag, t.loc, "invalid UTF-8 byte 0x%02x", c);
     else

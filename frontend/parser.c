@@ -29,6 +29,7 @@ typedef struct Parser {
   Lexer lx;
   Token tok;         /* the current token */
   int prev_line;     /* line of the token before it */
+  int bad_line;      /* line of the last token the lexer refused (0: none) */
   Graph *g;
   DiagSink *d;
   Scope *scope;      /* the innermost scope */
@@ -51,8 +52,11 @@ typedef struct Literal {
 
 static void next(Parser *p) {
   p->prev_line = p->tok.loc.line;
-  do p->tok = lex_next(&p->lx);
-  while (p->tok.kind == TOK_ERROR);
+  for (;;) {
+    p->tok = lex_next(&p->lx);
+    if (p->tok.kind != TOK_ERROR) return;
+    p->bad_line = p->tok.loc.line; /* reported by the lexer: skip it */
+  }
 }
 
 static bool at(const Parser *p, TokKind k) { return p->tok.kind == k; }
@@ -64,6 +68,8 @@ static bool at_kw(const Parser *p, const char *kw) {
 
 /* Reports "expected WHAT" at the current token; returns false. */
 static bool fail_expected(Parser *p, const char *what) {
+  /* After a lexical error on this line the parser's complaint would only repeat it. */
+  if (p->bad_line && (p->tok.loc.line == p->bad_line || p->prev_line == p->bad_line)) return false;
   if (p->tok.kind == TOK_IDENT)
     diag_error(p->d, p->tok.loc, "expected %s, found '%.*s'", what, (int)(p->tok.len > 40 ? 40 : p->tok.len), p->tok.text);
   else
@@ -192,6 +198,10 @@ static bool parse_number(Parser *p, double *f, int64_t *i, bool *is_int, uint32_
       next(p);
       if (!at(p, TOK_INT) || p->tok.i < 0 || p->tok.i > 0xffffffffLL) return fail_expected(p, "the bits of a NaN (0x7fc00001)");
       *bits = (uint32_t)p->tok.i;
+      if ((*bits & 0x7f800000u) != 0x7f800000u || (*bits & 0x007fffffu) == 0) {
+        diag_error(p->d, p->tok.loc, "0x%08x is not the bit pattern of an f32 NaN", *bits);
+        return false;
+      }
       next(p);
       return expect(p, TOK_RPAREN, "')'");
     }
@@ -495,14 +505,14 @@ static bool literal_store(Parser *p, const Literal *l, int k, DType t, void *dst
   }
   int64_t lo = 0, hi = 0;
   switch (t) {
-  case DT_F32: {
-    float x = (float)f;
+  case DT_F32: case DT_F16: case DT_BF16: {
+    float x = (float)f; /* ir_tensor_pack rounds f16 and bf16 from it */
     if (l->bits[k]) memcpy(&x, &l->bits[k], 4);
-    memcpy(dst, &x, 4);
-    return true;
-  }
-  case DT_F16: case DT_BF16: {
-    float x = (float)f; /* the interpreter packs it into 16 bits */
+    float stored = t == DT_F16 ? ir_f16_to_f32(ir_f32_to_f16(x)) : t == DT_BF16 ? ir_bf16_to_f32(ir_f32_to_bf16(x)) : x;
+    if (isinf(stored) && !isinf(f)) {
+      diag_error(p->d, l->locs[k], "%g is too large for %s", f, ir_dtype_name(t));
+      return false;
+    }
     memcpy(dst, &x, 4);
     return true;
   }
@@ -529,6 +539,11 @@ static bool literal_store(Parser *p, const Literal *l, int k, DType t, void *dst
 /* Builds the const node's data from the literal for type t. */
 static bool literal_to_buffer(Parser *p, const Literal *l, const TensorType *t, Loc loc, IrBuffer **out) {
   int64_t numel = ir_type_numel(t);
+  if (ir_type_bytes(t) > IR_MAX_DENSE_BYTES) {
+    diag_error(p->d, loc, "a dense constant of %lld bytes is over the %lld-byte limit for inline data (use a weights file)",
+               (long long)ir_type_bytes(t), (long long)IR_MAX_DENSE_BYTES);
+    return false;
+  }
   if (!(l->splat ? l->n == 1 : l->n == numel)) {
     diag_error(p->d, loc, "dense literal has %d elements but the type has %lld", l->n, (long long)numel);
     return false;
@@ -788,10 +803,10 @@ static void define_placeholders(Parser *p, const ResultName *rs, int nres) {
 /* stmt := result {',' result} '=' (const-expr | fused-expr | op-expr)
  * result := VALUE | '_' */
 static bool parse_stmt(Parser *p, Region *r, int *cap) {
-  ResultName rs[64];
+  ResultName rs[IR_MAX_RESULTS];
   int nres = 0;
   for (;;) {
-    if (nres == (int)(sizeof rs / sizeof rs[0])) {
+    if (nres == IR_MAX_RESULTS) {
       diag_error(p->d, p->tok.loc, "more than %d results", nres);
       return false;
     }

@@ -2,6 +2,7 @@
 #include "frontend/weights.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 #include "frontend/parser.h"
 #include "frontend/safetensors.h"
@@ -29,7 +30,7 @@ static bool attach_one(Graph *g, Node *n, const SafeTensors *st, const char *pat
   int64_t want = ir_type_bytes(t);
   bool same_shape = e->type.rank == t->rank;
   for (int i = 0; same_shape && i < t->rank; i++) same_shape = e->type.dims[i] == t->dims[i];
-  if (e->type.dtype != t->dtype || (!t->layout && !same_shape) || e->end - e->begin != want) {
+  if (e->type.dtype != t->dtype || !same_shape || e->end - e->begin != want) {
     char a[256], b[256];
     diag_error(d, n->loc, "weight \"%s\" is %s in %s but the model declares %s", n->weight,
                ir_type_str(&e->type, a, sizeof a), path, ir_type_str(t, b, sizeof b));
@@ -47,6 +48,13 @@ IrStatus ir_attach_weights(Graph *g, DiagSink *d) {
   if (!g->weights_path) return IR_OK;
   const char *path = join_path(&g->arena, g->dir, g->weights_path);
   if (!path) return diag_oom(d, g->weights_loc);
+  /* The size is checked before anything is read, so a huge file costs nothing. */
+  struct stat sb;
+  if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (int64_t)sb.st_size != g->weights_size) {
+    diag_error(d, g->weights_loc, "weights file %s is %lld bytes but the model says %lld", path,
+               (long long)sb.st_size, (long long)g->weights_size);
+    return IR_ERR_INPUT;
+  }
   IrBuffer *file;
   IrStatus st = ir_read_file(path, IR_MAX_FILE_BYTES, &file, d);
   if (st != IR_OK) {

@@ -113,6 +113,19 @@ void *ir_arena_memdup(IrArena *a, const void *p, size_t n) {
   return d;
 }
 
+int ir_utf8_len(const unsigned char *p, size_t n) {
+  if (p[0] < 0x80) return 1;
+  int len = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : 0;
+  if (len == 0 || (size_t)len > n) return 0;
+  for (int i = 1; i < len; i++)
+    if ((p[i] & 0xc0) != 0x80) return 0;
+  if (len == 3 && p[0] == 0xe0 && p[1] < 0xa0) return 0; /* overlong */
+  if (len == 3 && p[0] == 0xed && p[1] >= 0xa0) return 0; /* surrogate */
+  if (len == 4 && p[0] == 0xf0 && p[1] < 0x90) return 0; /* overlong */
+  if (len == 4 && p[0] == 0xf4 && p[1] >= 0x90) return 0; /* past U+10FFFF */
+  return len;
+}
+
 /* ---- diagnostics ------------------------------------------------------------------------------- */
 
 void diag_init(DiagSink *d, FILE *out) {
@@ -161,8 +174,9 @@ static const DiagSource *diag_find(const DiagSink *d, const char *file) {
   return NULL;
 }
 
-/* Prints line `line` of src and a caret under column col (tabs kept so the caret lines up;
- * bytes that are not printable ASCII shown as '?'). */
+/* Prints line `line` of src and a caret under column col, counted in characters as the lexer
+ * counts them (tabs kept so the caret lines up; control bytes and bytes that are not UTF-8
+ * shown as '?'). */
 static void diag_quote(FILE *out, const DiagSource *src, int line, int col) {
   const char *p = src->text, *end = src->text + src->len;
   for (int l = 1; l < line && p < end; l++) {
@@ -174,12 +188,20 @@ static void diag_quote(FILE *out, const DiagSource *src, int line, int col) {
   while (e < end && *e != '\n' && *e != '\r') e++;
   if (e - p > 400) e = p + 400;
   fputs("  ", out);
-  for (const char *q = p; q < e; q++) {
+  for (const char *q = p; q < e;) {
     unsigned char ch = (unsigned char)*q;
-    fputc(ch == '\t' || (ch >= 32 && ch < 127) ? ch : '?', out);
+    int n = ir_utf8_len((const unsigned char *)q, (size_t)(e - q));
+    if (ch >= 0x80 && n > 1) fwrite(q, 1, (size_t)n, out);
+    else fputc(ch == '\t' || (ch >= 32 && ch < 127) ? ch : '?', out);
+    q += n > 1 ? n : 1;
   }
   fputs("\n  ", out);
-  for (int i = 1; i < col && p + i - 1 < e; i++) fputc(p[i - 1] == '\t' ? '\t' : ' ', out);
+  const char *q = p;
+  for (int i = 1; i < col && q < e; i++) {
+    fputc(*q == '\t' ? '\t' : ' ', out);
+    int n = ir_utf8_len((const unsigned char *)q, (size_t)(e - q));
+    q += n > 1 ? n : 1;
+  }
   fputs("^\n", out);
 }
 

@@ -23,15 +23,17 @@ typedef enum {
 
 enum {
   IR_MAX_RANK = 8,               /* dimensions of a tensor */
-  IR_MAX_NAME = 1024,            /* bytes of a value, op, attribute or weight name */
+  IR_MAX_NAME = 1024,            /* bytes of a value, global, op or attribute name */
   IR_MAX_STRING = 65536,         /* bytes of a string literal */
   IR_MAX_LIST = 1 << 20,         /* elements of an attribute list or inline literal */
-  IR_MAX_OPERANDS = 4096,        /* inputs or results of one node */
+  IR_MAX_OPERANDS = 4096,        /* inputs of one node, inputs and outputs of a graph */
+  IR_MAX_RESULTS = 64,           /* results of one node */
   IR_MAX_DEPTH = 64,             /* nesting of regions */
 };
 #define IR_MAX_ELEMENTS ((int64_t)1 << 36)   /* elements of one tensor */
 #define IR_MAX_TENSOR_BYTES ((int64_t)1 << 38) /* bytes of one tensor (256 GiB) */
 #define IR_MAX_FILE_BYTES ((int64_t)1 << 38)   /* bytes of a file lathe reads whole */
+#define IR_MAX_DENSE_BYTES ((int64_t)1 << 28)  /* bytes of a dense<...> constant written inline */
 
 /* Overflow-checked arithmetic on sizes: false when the result does not fit. */
 bool ir_mul_ok(int64_t a, int64_t b, int64_t *out);
@@ -66,6 +68,10 @@ char *ir_arena_strndup(IrArena *a, const char *s, size_t len);
 char *ir_arena_strdup(IrArena *a, const char *s);
 /* Returns a copy of n bytes of p, or NULL. */
 void *ir_arena_memdup(IrArena *a, const void *p, size_t n);
+
+/* Length of the valid UTF-8 sequence at p (n > 0 bytes left), or 0 when it is not valid
+ * (overlong forms, surrogates and code points past U+10FFFF are not valid). */
+int ir_utf8_len(const unsigned char *p, size_t n);
 
 /* ---- locations and diagnostics --------------------------------------------------------------------- */
 

@@ -1,7 +1,6 @@
 /* graph.c — building graphs: values, nodes, attribute look-up, layouts. */
 #include "ir/ir.h"
 
-#include <ctype.h>
 #include <string.h>
 
 Graph *ir_graph_new(void) {
@@ -125,21 +124,22 @@ const Layout *ir_layout_parse(IrArena *a, const char *text, int rank, const char
   int outer_open[IR_MAX_RANK] = {0}; /* blocked outer parts still waiting for their block */
   for (size_t i = 0; i < len;) {
     int64_t block = 0;
-    while (i < len && isdigit((unsigned char)text[i])) {
+    bool has_block = i < len && text[i] >= '0' && text[i] <= '9';
+    while (i < len && text[i] >= '0' && text[i] <= '9') {
       block = block * 10 + (text[i] - '0');
       if (block > (1 << 20)) { *why = "a layout block size is too large"; return NULL; }
       i++;
     }
     if (i >= len) { *why = "a layout ends with a number"; return NULL; }
     char c = text[i++];
-    int upper = isupper((unsigned char)c);
-    int d = layout_letter((char)tolower((unsigned char)c), alphabet);
+    bool upper = c >= 'A' && c <= 'Z';
+    int d = layout_letter(upper ? (char)(c - 'A' + 'a') : c, alphabet);
     if (d < 0 || d >= rank) { *why = "a layout letter names no dimension of this tensor"; return NULL; }
     if (l.ndims >= 2 * IR_MAX_RANK) { *why = "a layout has too many parts"; return NULL; }
-    if (upper && block) { *why = "a block size must precede a lowercase letter"; return NULL; }
+    if (upper && has_block) { *why = "a block size must precede a lowercase letter"; return NULL; }
     if (upper) {
       outer_open[d]++;
-    } else if (block) {
+    } else if (has_block) {
       if (block < 1) { *why = "a layout block size must be positive"; return NULL; }
       if (!outer_open[d]) { *why = "a layout block comes before its uppercase outer dimension"; return NULL; }
       outer_open[d]--;
