@@ -60,7 +60,7 @@ static void test_lexer_tokens(void **state) {
 static void test_lexer_errors(void **state) {
   (void)state;
   const char *bad[] = {"$", "\"unterminated", "\"bad \\q escape\"", "12ab", "99999999999999999999", "%",
-                       "x \xff y", "caf\xc3\xa9", "\"\xc3\x28\"", "%\"\""};
+                       "x \xff y", "caf\xc3\xa9", "\"\xc3\x28\"", "%\"\"", "\"a\\x00b\"", "1e999"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     DiagSink d;
     diag_init(&d, NULL);
@@ -250,6 +250,19 @@ static void test_limits(void **state) {
   /* a dense literal far larger than its type */
   parse_fails("lathe 1\ngraph @m() -> (%o: f32[2]) {\n  %c = const dense<[1.0, 2.0, 3.0]> : f32[2]\n  return %c\n}\n", 1);
   parse_fails("lathe 1\ngraph @m() -> (%o: i8[2]) {\n  %c = const dense<[1, 200]> : i8[2]\n  return %c\n}\n", 1);
+  /* inline data over 256 MiB: refused before anything is allocated */
+  parse_fails("lathe 1\ngraph @m() -> (%o: f32[1]) {\n  %c = const dense<0.0> : f32[68719476736]\n  return %c\n}\n", 1);
+  /* a finite literal that overflows f16 */
+  parse_fails("lathe 1\ngraph @m() -> (%o: f16[1]) {\n  %c = const dense<[70000.0]> : f16[1]\n  return %c\n}\n", 1);
+  /* explicit NaN bits must be a NaN */
+  parse_fails("lathe 1\ngraph @m() -> (%o: f32[1]) {\n  %c = const dense<[nan(0x3f800000)]> : f32[1]\n  return %c\n}\n", 1);
+  /* a zero block size in a layout */
+  parse_fails("lathe 1\ngraph @m(%x: f32[1,2,3,4] layout(n0chw)) -> (%o: f32[1]) {\n  return %x\n}\n", 1);
+  /* .5 is a number */
+  Graph *g = parse("lathe 1\ngraph @m() -> (%o: f32[2]) {\n  %c = const dense<[.5, -.25]> : f32[2]\n  return %c\n}\n");
+  float want[2] = {0.5f, -0.25f};
+  assert_memory_equal(g->nodes[0].data->data, want, sizeof want);
+  ir_graph_free(g);
 }
 
 static void test_version_and_trailing(void **state) {
