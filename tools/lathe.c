@@ -221,36 +221,22 @@ static void fill_random(const TensorType *t, void *data, uint64_t *seed) {
   }
 }
 
-/* Reads element i of plain data as a double. */
-static double element(DType t, const void *data, int64_t i) {
-  switch (t) {
-  case DT_F32: return ((const float *)data)[i];
-  case DT_F16: return ir_f16_to_f32(((const uint16_t *)data)[i]);
-  case DT_BF16: return ir_bf16_to_f32(((const uint16_t *)data)[i]);
-  case DT_I8: return ((const int8_t *)data)[i];
-  case DT_U8: return ((const uint8_t *)data)[i];
-  case DT_I32: return ((const int32_t *)data)[i];
-  case DT_I64: return (double)((const int64_t *)data)[i];
-  case DT_BOOL: return ((const uint8_t *)data)[i];
-  default: return 0;
-  }
-}
-
 /* Prints one output's summary: type, min, max, mean, argmax and the first values. */
-static void summarize(const char *name, const TensorType *t, const void *plain) {
+static void summarize(const char *name, const TensorType *t, void *plain) {
+  const Tensor tensor = {*t, plain};
   int64_t n = ir_type_numel(t);
   print_signature_line(name, t);
   if (n == 0) return;
   double lo = INFINITY, hi = -INFINITY, sum = 0;
   int64_t arg = 0;
   for (int64_t i = 0; i < n; i++) {
-    double v = element(t->dtype, plain, i);
+    double v = op_get(&tensor, i);
     if (v > hi) { hi = v; arg = i; }
     if (v < lo) lo = v;
     sum += v;
   }
   printf("    min %.6g  max %.6g  mean %.6g  argmax %lld\n    [", lo, hi, sum / (double)n, (long long)arg);
-  for (int64_t i = 0; i < n && i < 8; i++) printf("%s%.6g", i ? ", " : "", element(t->dtype, plain, i));
+  for (int64_t i = 0; i < n && i < 8; i++) printf("%s%.6g", i ? ", " : "", op_get(&tensor, i));
   printf("%s]\n", n > 8 ? ", ..." : "");
 }
 

@@ -19,35 +19,7 @@
 /* The name diagnostics give parsed byte strings. */
 #define NAME "t.safetensors"
 
-static char diag_buf[16384]; /* the text of the last diag_text */
-
-/* Starts a sink that prints into a temporary file, so messages can be checked. */
-static void diag_start(DiagSink *d) {
-  diag_init(d, tmpfile());
-  assert_non_null(d->out);
-}
-
-/* Returns everything printed to d so far. */
-static const char *diag_text(DiagSink *d) {
-  fflush(d->out);
-  rewind(d->out);
-  size_t n = fread(diag_buf, 1, sizeof diag_buf - 1, d->out);
-  diag_buf[n] = 0;
-  fseek(d->out, 0, SEEK_END);
-  return diag_buf;
-}
-
-/* Closes the sink's file and frees it. */
-static void diag_end(DiagSink *d) {
-  fclose(d->out);
-  diag_free(d);
-}
-
-/* Asserts that the printed text contains want. */
-static void assert_diag_has(DiagSink *d, const char *want) {
-  const char *text = diag_text(d);
-  if (!strstr(text, want)) fail_msg("diagnostics lack \"%s\"; got:\n%s", want, text);
-}
+#include "diag_capture.h"
 
 /* Builds a safetensors file: the 8-byte length, json (with every ' turned into ", for
  * readability here; header_len < 0: its real length), then data_len bytes 0, 1, 2, ... */
