@@ -20,6 +20,7 @@ typedef struct Pending {
 /* Value names visible in one region (regions are isolated: a fused body sees only its
  * parameters and its own results). */
 typedef struct Scope {
+  struct Scope *parent; /* the enclosing region's scope (for notes only: it is not searched) */
   StrMap names;      /* name -> ValueId */
   Pending *pending;  /* uses of names not defined (yet) */
   int npending, cap_pending;
@@ -30,6 +31,7 @@ typedef struct Parser {
   Token tok;         /* the current token */
   int prev_line;     /* line of the token before it */
   int bad_line;      /* line of the last token the lexer refused (0: none) */
+  bool lex_failed;   /* the lexer refused a token since the current statement began */
   Graph *g;
   DiagSink *d;
   Scope *scope;      /* the innermost scope */
@@ -56,6 +58,7 @@ static void next(Parser *p) {
     p->tok = lex_next(&p->lx);
     if (p->tok.kind != TOK_ERROR) return;
     p->bad_line = p->tok.loc.line; /* reported by the lexer: skip it */
+    p->lex_failed = true;
   }
 }
 
@@ -68,8 +71,10 @@ static bool at_kw(const Parser *p, const char *kw) {
 
 /* Reports "expected WHAT" at the current token; returns false. */
 static bool fail_expected(Parser *p, const char *what) {
-  /* After a lexical error on this line the parser's complaint would only repeat it. */
-  if (p->bad_line && (p->tok.loc.line == p->bad_line || p->prev_line == p->bad_line)) return false;
+  /* After a lexical error on this line, or earlier in this statement (a bad string skips the
+   * rest of its line, so the parse goes on with the next line's tokens), the parser's
+   * complaint would only follow from it. */
+  if (p->lex_failed || (p->bad_line && (p->tok.loc.line == p->bad_line || p->prev_line == p->bad_line))) return false;
   if (p->tok.kind == TOK_IDENT)
     diag_error(p->d, p->tok.loc, "expected %s, found '%.*s'", what, (int)(p->tok.len > 40 ? 40 : p->tok.len), p->tok.text);
   else
@@ -116,8 +121,10 @@ static void sync(Parser *p) {
     if (at(p, TOK_EOF)) return;
     if (p->tok.loc.line > line &&
         (at(p, TOK_VALUE) || at(p, TOK_RBRACE) || at_kw(p, "_") || at_kw(p, "return") ||
-         at_kw(p, "yield") || at_kw(p, "graph") || at_kw(p, "extern")))
+         at_kw(p, "yield") || at_kw(p, "graph") || at_kw(p, "extern"))) {
+      p->lex_failed = false;
       return;
+    }
     next(p);
   }
 }
@@ -157,6 +164,7 @@ static ValueId use(Parser *p, const char *name, Loc loc) {
 static bool scope_open(Parser *p, Scope *s) {
   memset(s, 0, sizeof *s);
   strmap_init(&s->names);
+  s->parent = p->scope;
   p->scope = s;
   return true;
 }
@@ -170,6 +178,16 @@ static void scope_close(Parser *p, Scope *s) {
       diag_note(p->d, p->g->values[v].loc, "it is defined here");
     } else {
       diag_error(p->d, s->pending[i].loc, "use of undefined value %%%s", s->pending[i].name);
+      /* Defined in an enclosing region: say why it is not visible here. */
+      for (const Scope *o = s->parent; o; o = o->parent) {
+        int ov = strmap_get(&o->names, s->pending[i].name);
+        if (ov < 0) continue;
+        diag_note(p->d, p->g->values[ov].loc,
+                  "%%%s is defined outside the fused op's body; a body sees only its parameters and "
+                  "its own values (pass it as an operand)",
+                  s->pending[i].name);
+        break;
+      }
     }
   }
   ir_free(s->pending);
@@ -227,17 +245,46 @@ static bool parse_int(Parser *p, int64_t *v) {
 
 /* ---- types -------------------------------------------------------------------------------------- */
 
+/* Reports a quantization scale that is not positive and finite at loc; false if so. */
+static bool check_scale(Parser *p, double v, Loc loc) {
+  if (v > 0 && !isinf(v)) return true;
+  diag_error(p->d, loc, "quantization scale %g is not a positive finite number", v);
+  return false;
+}
+
+/* Reports a zero point outside the range of dtype (i8, u8 or i32) at loc; false if so. */
+static bool check_zero_point(Parser *p, DType dt, int64_t v, Loc loc) {
+  int64_t lo, hi;
+  switch (dt) {
+  case DT_I8: lo = INT8_MIN; hi = INT8_MAX; break;
+  case DT_U8: lo = 0; hi = UINT8_MAX; break;
+  case DT_I32: lo = INT32_MIN; hi = INT32_MAX; break;
+  default: return true;
+  }
+  if (v >= lo && v <= hi) return true;
+  diag_error(p->d, loc, "zero point %lld is out of range for %s (%lld..%lld)", (long long)v, ir_dtype_name(dt),
+             (long long)lo, (long long)hi);
+  return false;
+}
+
 /* quant := 'quant' '(' ( 'scale' '=' number ',' 'zero_point' '=' INT
- *                      | 'axis' '=' INT ',' 'scales' '=' '[' number* ']' ',' 'zero_points' '=' '[' INT* ']' ) ')' */
-static bool parse_quant(Parser *p, Quant **out) {
+ *                      | 'axis' '=' INT ',' 'scales' '=' '[' number* ']' ',' 'zero_points' '=' '[' INT* ']' ) ')'
+ * t is the type being parsed (element type and shape known): scales, zero points and the axis
+ * are checked against it where they are written. */
+static bool parse_quant(Parser *p, const TensorType *t, Quant **out) {
   Quant *q = ir_arena_alloc(&p->g->arena, sizeof *q);
   if (!q) return fail_oom(p);
+  if (t->dtype != DT_I8 && t->dtype != DT_U8 && t->dtype != DT_I32) {
+    diag_error(p->d, p->tok.loc, "%s tensors cannot be quantized (only i8, u8 and i32)", ir_dtype_name(t->dtype));
+    return false;
+  }
   next(p); /* 'quant' */
   if (!expect(p, TOK_LPAREN, "'('")) return false;
   int64_t ival;
   double fval;
   bool is_int;
   uint32_t bits;
+  Loc loc;
   if (at_kw(p, "scale")) {
     next(p);
     q->axis = -1;
@@ -245,25 +292,30 @@ static bool parse_quant(Parser *p, Quant **out) {
     q->scales = ir_arena_alloc(&p->g->arena, sizeof(double));
     q->zero_points = ir_arena_alloc(&p->g->arena, sizeof(int64_t));
     if (!q->scales || !q->zero_points) return fail_oom(p);
-    if (!expect(p, TOK_EQUAL, "'='") || !parse_number(p, &q->scales[0], &ival, &is_int, &bits)) return false;
-    if (!expect(p, TOK_COMMA, "','") || !expect_kw(p, "zero_point") || !expect(p, TOK_EQUAL, "'='") ||
-        !parse_int(p, &q->zero_points[0]))
-      return false;
+    if (!expect(p, TOK_EQUAL, "'='")) return false;
+    loc = p->tok.loc;
+    if (!parse_number(p, &q->scales[0], &ival, &is_int, &bits) || !check_scale(p, q->scales[0], loc)) return false;
+    if (!expect(p, TOK_COMMA, "','") || !expect_kw(p, "zero_point") || !expect(p, TOK_EQUAL, "'='")) return false;
+    loc = p->tok.loc;
+    if (!parse_int(p, &q->zero_points[0]) || !check_zero_point(p, t->dtype, q->zero_points[0], loc)) return false;
   } else if (at_kw(p, "axis")) {
     next(p);
-    if (!expect(p, TOK_EQUAL, "'='") || !parse_int(p, &ival)) return false;
-    if (ival < 0 || ival >= IR_MAX_RANK) {
-      diag_error(p->d, p->tok.loc, "quantization axis %lld is out of range", (long long)ival);
+    if (!expect(p, TOK_EQUAL, "'='")) return false;
+    loc = p->tok.loc;
+    if (!parse_int(p, &ival)) return false;
+    if (ival < 0 || ival >= t->rank) {
+      diag_error(p->d, loc, "quantization axis %lld is out of range for rank %d", (long long)ival, t->rank);
       return false;
     }
     q->axis = (int)ival;
-    if (!expect(p, TOK_COMMA, "','") || !expect_kw(p, "scales") || !expect(p, TOK_EQUAL, "'='") ||
-        !expect(p, TOK_LBRACKET, "'['"))
-      return false;
+    if (!expect(p, TOK_COMMA, "','")) return false;
+    Loc scales_loc = p->tok.loc;
+    if (!expect_kw(p, "scales") || !expect(p, TOK_EQUAL, "'='") || !expect(p, TOK_LBRACKET, "'['")) return false;
     int cap = 0;
     while (!at(p, TOK_RBRACKET)) {
       if (q->count && !expect(p, TOK_COMMA, "',' or ']'")) return false;
-      if (!parse_number(p, &fval, &ival, &is_int, &bits)) return false;
+      loc = p->tok.loc;
+      if (!parse_number(p, &fval, &ival, &is_int, &bits) || !check_scale(p, fval, loc)) return false;
       if (q->count == cap) {
         if (cap >= IR_MAX_LIST) { diag_error(p->d, p->tok.loc, "too many scales"); return false; }
         cap = cap ? cap * 2 : 16;
@@ -273,6 +325,11 @@ static bool parse_quant(Parser *p, Quant **out) {
         q->scales = ns;
       }
       q->scales[q->count++] = fval;
+    }
+    if (q->count != t->dims[q->axis]) {
+      diag_error(p->d, scales_loc, "%d scale%s for quantization axis %d, which has size %lld", q->count,
+                 q->count == 1 ? "" : "s", q->axis, (long long)t->dims[q->axis]);
+      return false;
     }
     next(p);
     if (!expect(p, TOK_COMMA, "','") || !expect_kw(p, "zero_points") || !expect(p, TOK_EQUAL, "'='") ||
@@ -287,7 +344,9 @@ static bool parse_quant(Parser *p, Quant **out) {
         diag_error(p->d, p->tok.loc, "more zero points than scales (%d)", q->count);
         return false;
       }
-      if (!parse_int(p, &q->zero_points[n++])) return false;
+      loc = p->tok.loc;
+      if (!parse_int(p, &q->zero_points[n]) || !check_zero_point(p, t->dtype, q->zero_points[n], loc)) return false;
+      n++;
     }
     if (n != q->count) {
       diag_error(p->d, p->tok.loc, "%d zero points for %d scales", n, q->count);
@@ -347,7 +406,7 @@ static bool parse_type(Parser *p, TensorType *t) {
   }
   if (at_kw(p, "quant")) {
     Quant *q = NULL;
-    if (!parse_quant(p, &q)) return false;
+    if (!parse_quant(p, t, &q)) return false;
     t->quant = q;
   }
   const char *why;
@@ -727,43 +786,61 @@ static bool parse_fused(Parser *p, Region *r, int *cap, const ResultName *rs, in
   scope_open(p, &inner);
   p->depth++;
   bool ok = expect(p, TOK_CARET, "'^' and the body's parameters") && expect(p, TOK_LPAREN, "'('");
-  int np = 0;
+  int np = 0, extra = 0;
+  bool bad = false; /* a parameter error was reported: the body is still parsed, then the op fails */
   body->params = ir_arena_alloc(&p->g->arena, sizeof(ValueId) * (size_t)(nops + 1));
   if (!body->params) ok = fail_oom(p);
   while (ok && !at(p, TOK_RPAREN)) {
-    if (np && !expect(p, TOK_COMMA, "',' or ')'")) { ok = false; break; }
+    if ((np || extra) && !expect(p, TOK_COMMA, "',' or ')'")) { ok = false; break; }
     if (!at(p, TOK_VALUE)) { ok = fail_expected(p, "a parameter (%name)"); break; }
+    TensorType t;
+    memset(&t, 0, sizeof t);
     if (np == nops) {
-      diag_error(p->d, p->tok.loc, "the body has more parameters than the %d operands", nops);
-      ok = false;
-      break;
+      /* More parameters than operands: reported once; the extra ones are still defined (with
+       * no type) so that the body parses and its uses of them do not report again. */
+      if (!extra)
+        diag_error(p->d, p->tok.loc, "the body has more parameters than the op's %d operand%s", nops,
+                   nops == 1 ? "" : "s");
+      extra++;
+      bad = true;
+      ValueId v = ir_graph_add_value(p->g, p->tok.text, NULL, VAL_PARAM, p->tok.loc);
+      if (v < 0) { ok = fail_oom(p); break; }
+      if (strmap_get(&p->scope->names, p->tok.text) < 0 && !define(p, p->tok.text, v, p->tok.loc)) {
+        ok = false; /* out of memory */
+        break;
+      }
+      next(p);
+      continue;
     }
     /* A parameter takes its operand's type. */
     ValueId operand = ops[np];
-    TensorType t;
-    memset(&t, 0, sizeof t);
     if (operand >= 0) t = p->g->values[operand].type;
     ValueId v = ir_graph_add_value(p->g, p->tok.text, &t, VAL_PARAM, p->tok.loc);
     if (v < 0) { ok = fail_oom(p); break; }
     p->g->values[v].index = np;
     body->params[np++] = v;
-    ok = define(p, p->tok.text, v, p->tok.loc);
+    if (!define(p, p->tok.text, v, p->tok.loc)) {
+      if (p->oom) { ok = false; break; }
+      bad = true; /* a duplicate name, reported: go on */
+    }
     next(p);
   }
   body->nparams = np;
-  if (ok && np != nops) {
-    diag_error(p->d, p->tok.loc, "the body has %d parameters but the op has %d operands", np, nops);
-    ok = false;
+  if (ok && !extra && np != nops) {
+    diag_error(p->d, p->tok.loc, "the body has %d parameter%s but the op has %d operand%s", np, np == 1 ? "" : "s",
+               nops, nops == 1 ? "" : "s");
+    bad = true;
   }
   ok = ok && expect(p, TOK_RPAREN, "')'") && expect(p, TOK_COLON, "':'");
   if (ok) ok = parse_region_body(p, body, "yield");
   p->depth--;
   scope_close(p, &inner);
   p->scope = outer;
-  if (!ok) return false;
+  if (!ok || bad) return false;
   n = &p->g->nodes[id];
   if (body->nresults != nres) {
-    diag_error(p->d, body->result_loc, "the body yields %d values but the op has %d results", body->nresults, nres);
+    diag_error(p->d, body->result_loc, "the body yields %d value%s but the op has %d result%s", body->nresults,
+               body->nresults == 1 ? "" : "s", nres, nres == 1 ? "" : "s");
     return false;
   }
   return define_results(p, n, id, rs, types) && region_append(p, r, id, cap);
@@ -834,14 +911,16 @@ static bool parse_region_body(Parser *p, Region *r, const char *end_kw) {
   int cap = 0;
   for (;;) {
     if (p->oom) return false;
+    p->lex_failed = false; /* a new statement (a lexical error on this line is still known) */
     if (at_kw(p, end_kw)) break;
-    if (at(p, TOK_EOF) || at(p, TOK_RBRACE)) {
-      char what[64];
-      snprintf(what, sizeof what, "a statement or '%s'", end_kw);
-      return fail_expected(p, what);
-    }
+    char what[64];
+    snprintf(what, sizeof what, "a statement or '%s'", end_kw);
+    if (at(p, TOK_EOF) || at(p, TOK_RBRACE)) return fail_expected(p, what);
     Loc start = p->tok.loc;
-    if (!parse_stmt(p, r, &cap)) {
+    /* A statement starts with its first result; anything else (say, a stray word after the
+     * previous statement) is reported as such, not as a bad result. */
+    bool ok = at(p, TOK_VALUE) || at_kw(p, "_") ? parse_stmt(p, r, &cap) : fail_expected(p, what);
+    if (!ok) {
       if (p->oom) return false;
       /* make progress even when the bad statement consumed nothing */
       if (p->tok.loc.line == start.line && p->tok.loc.col == start.col) next(p);
@@ -948,8 +1027,8 @@ static bool parse_graph(Parser *p) {
   if (!expect(p, TOK_LBRACE, "'{' and the graph's body")) return false;
   if (!parse_region_body(p, body, "return")) return false;
   if (!p->oom && body->nresults != nout) {
-    diag_error(p->d, body->result_loc, "the graph returns %d values but its signature names %d outputs",
-               body->nresults, nout);
+    diag_error(p->d, body->result_loc, "the graph returns %d value%s but its signature names %d output%s",
+               body->nresults, body->nresults == 1 ? "" : "s", nout, nout == 1 ? "" : "s");
     return false;
   }
   return true;
@@ -967,7 +1046,10 @@ static bool parse_weights(Parser *p) {
   if (!expect_kw(p, "size")) return false;
   Loc sloc = p->tok.loc;
   if (!parse_int(p, &g->weights_size)) return false;
-  if (g->weights_size < 0) { diag_error(p->d, sloc, "negative size"); return false; }
+  if (g->weights_size < 0) {
+    diag_error(p->d, sloc, "the size of the weights file cannot be negative");
+    return false;
+  }
   if (!expect_kw(p, "sha256")) return false;
   if (!at(p, TOK_STRING)) return fail_expected(p, "the SHA-256 as a string of 64 hex digits");
   bool hex = p->tok.len == 64;
@@ -1011,6 +1093,7 @@ static bool parse_extern(Parser *p, int *cap) {
   for (int i = 0; i < g->nexterns; i++)
     if (strcmp(g->externs[i].name, p->tok.text) == 0) {
       diag_error(p->d, p->tok.loc, "extern @%s is declared twice", p->tok.text);
+      diag_note(p->d, g->externs[i].loc, "previous declaration is here");
       return false;
     }
   if (g->nexterns == *cap) {

@@ -60,13 +60,33 @@ static bool check_attrs(Verifier *vf, Node *n) {
   return ok;
 }
 
-/* Reports a result whose declared type differs from the one the op gives. */
+/* A fused op's label as shown in messages: as written when it is short printable ASCII
+ * without quotes or backslashes, else "?" (the source line quoted below shows it anyway). */
+static const char *shown_label(const char *label) {
+  size_t n = 0;
+  for (const char *c = label ? label : ""; *c; c++, n++)
+    if (*c < 32 || *c > 126 || *c == '"' || *c == '\\' || n >= 64) return "?";
+  return label ? label : "";
+}
+
+/* Reports a result whose declared type differs from the one the op gives (for a fused op,
+ * the one its body yields). */
 static bool check_result_type(Verifier *vf, const Node *n, int i, const TensorType *want) {
   const Value *v = &vf->g->values[n->outputs[i]];
   if (ir_type_equal(&v->type, want)) return true;
   char a[256], b[256];
-  diag_error(vf->d, v->loc, "%s result %d is declared %s but the op gives %s", ir_ops[n->op].name, i,
-             ir_type_str(&v->type, a, sizeof a), ir_type_str(want, b, sizeof b));
+  ir_type_str(&v->type, a, sizeof a);
+  ir_type_str(want, b, sizeof b);
+  if (n->op == OP_FUSED && n->noutputs == 1)
+    diag_error(vf->d, v->loc, "the result of fused \"%s\" is declared %s but its body yields %s",
+               shown_label(n->label), a, b);
+  else if (n->op == OP_FUSED)
+    diag_error(vf->d, v->loc, "result %d of fused \"%s\" is declared %s but its body yields %s", i,
+               shown_label(n->label), a, b);
+  else if (n->noutputs == 1)
+    diag_error(vf->d, v->loc, "the result of %s is declared %s but the op gives %s", ir_ops[n->op].name, a, b);
+  else
+    diag_error(vf->d, v->loc, "result %d of %s is declared %s but the op gives %s", i, ir_ops[n->op].name, a, b);
   return false;
 }
 
