@@ -154,7 +154,8 @@ static int cmd_check(int argc, char **argv) {
   printf("ops: %d\n", total);
   for (int op = 0; op < OP_COUNT; op++)
     if (counts[op]) printf("  %-20s %d\n", ir_ops[op].name, counts[op]);
-  printf("parameters: %lld in %d tensors, %lld bytes\n", (long long)params, nweights, (long long)bytes);
+  printf("parameters: %lld in %d tensor%s, %lld bytes\n", (long long)params, nweights, nweights == 1 ? "" : "s",
+         (long long)bytes);
   printf("MACs: %lld\n", (long long)macs);
   ir_graph_free(g);
   diag_free(&d);
