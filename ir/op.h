@@ -132,5 +132,8 @@ void op_ints_or(const Node *node, const char *name, int n, int64_t def, int64_t 
  * dilated kernel or the sizes overflow. */
 bool op_window_out(InferCtx *c, const char *what, int64_t in, int64_t k, int64_t stride, int64_t dil,
                    int64_t pad_begin, int64_t pad_end, bool ceil_mode, int64_t *out);
+/* The taps t in [*lo, *hi) of a window of k taps, dilation dil, starting at position start
+ * (may be negative), whose positions start + t * dil lie inside [0, in). */
+void op_taps(int64_t start, int64_t k, int64_t dil, int64_t in, int64_t *lo, int64_t *hi);
 
 #endif

@@ -15,6 +15,7 @@
 #include "ir/interp.h"
 #include "ir/printer.h"
 #include "ir/verify.h"
+#include "tools/commands.h"
 
 enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 70 };
 
@@ -27,6 +28,10 @@ static const char *const main_usage =
     "  check FILE       parse and verify a model and its weights; print a summary\n"
     "  print FILE       print a model in canonical form (what the printer writes)\n"
     "  run FILE         run a model on the reference interpreter (--interp)\n"
+    "  import FILE      import an ONNX model: its text IR and weights (-o OUT.lathe)\n"
+    "  asm FILE.s       assemble a systolic-unit listing into a program (-o FILE.bin)\n"
+    "  disasm FILE.bin  print a systolic program's listing\n"
+    "  sim PROGRAM      run a systolic program, or a SCALE-Sim topology, on the simulator\n"
     "\n"
     "options:\n"
     "  --version        print the version and exit\n"
@@ -376,6 +381,10 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "check")) return cmd_check(argc - 1, argv + 1);
   if (!strcmp(cmd, "print")) return cmd_print(argc - 1, argv + 1);
   if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+  if (!strcmp(cmd, "import")) return cmd_import(argc - 1, argv + 1);
+  if (!strcmp(cmd, "asm")) return cmd_asm(argc - 1, argv + 1);
+  if (!strcmp(cmd, "disasm")) return cmd_disasm(argc - 1, argv + 1);
+  if (!strcmp(cmd, "sim")) return cmd_sim(argc - 1, argv + 1);
   fprintf(stderr, "lathe: unknown command '%s'\n\n%s", cmd, main_usage);
   return EXIT_USAGE;
 }

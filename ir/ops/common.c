@@ -152,6 +152,14 @@ bool op_window_out(InferCtx *c, const char *what, int64_t in, int64_t k, int64_t
   return true;
 }
 
+void op_taps(int64_t start, int64_t k, int64_t dil, int64_t in, int64_t *lo, int64_t *hi) {
+  int64_t first = start >= 0 ? 0 : (-start + dil - 1) / dil; /* first tap at position >= 0 */
+  int64_t end = start >= in ? 0 : (in - 1 - start) / dil + 1; /* taps at positions < in */
+  *lo = first;
+  *hi = end < k ? end : k;
+  if (*hi < *lo) *hi = *lo;
+}
+
 /* ---- broadcasting and iteration ---------------------------------------------------------------- */
 
 bool op_broadcast(InferCtx *c, const TensorType *a, const TensorType *b, TensorType *out) {

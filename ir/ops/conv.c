@@ -78,12 +78,14 @@ static IrStatus conv2d_eval(EvalCtx *c) {
       for (int64_t oh = 0; oh < g.OH; oh++)
         for (int64_t ow = 0; ow < g.OW; ow++) {
           double acc = b ? op_get(b, m) : 0.0;
+          int64_t h0 = oh * g.stride[0] - g.pads[0], w0 = ow * g.stride[1] - g.pads[1];
+          int64_t kh0, kh1, kw0, kw1; /* the taps inside the input; the rest read padding (0) */
+          op_taps(h0, g.kH, g.dil[0], g.H, &kh0, &kh1);
+          op_taps(w0, g.kW, g.dil[1], g.W, &kw0, &kw1);
           for (int64_t ci = 0; ci < g.Cg; ci++)
-            for (int64_t kh = 0; kh < g.kH; kh++)
-              for (int64_t kw = 0; kw < g.kW; kw++) {
-                int64_t ih = oh * g.stride[0] - g.pads[0] + kh * g.dil[0];
-                int64_t iw = ow * g.stride[1] - g.pads[1] + kw * g.dil[1];
-                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+            for (int64_t kh = kh0; kh < kh1; kh++)
+              for (int64_t kw = kw0; kw < kw1; kw++) {
+                int64_t ih = h0 + kh * g.dil[0], iw = w0 + kw * g.dil[1];
                 double xv = op_get(x, ((n * g.C + c0 + ci) * g.H + ih) * g.W + iw);
                 double wv = op_get(w, ((m * g.Cg + ci) * g.kH + kh) * g.kW + kw);
                 acc += xv * wv;

@@ -3,7 +3,6 @@
 #include "ir/op.h"
 
 #include <math.h>
-#include <string.h>
 
 static const AttrSpec no_attrs[] = {{0}};
 

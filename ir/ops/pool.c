@@ -82,11 +82,13 @@ static IrStatus maxpool_eval(EvalCtx *c) {
       for (int64_t ow = 0; ow < g.OW; ow++) {
         double best = -INFINITY;
         int64_t best_at = -1;
-        for (int64_t kh = 0; kh < g.k[0]; kh++)
-          for (int64_t kw = 0; kw < g.k[1]; kw++) {
-            int64_t ih = oh * g.stride[0] - g.pads[0] + kh * g.dil[0];
-            int64_t iw = ow * g.stride[1] - g.pads[1] + kw * g.dil[1];
-            if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+        int64_t h0 = oh * g.stride[0] - g.pads[0], w0 = ow * g.stride[1] - g.pads[1];
+        int64_t kh0, kh1, kw0, kw1; /* the taps inside the input */
+        op_taps(h0, g.k[0], g.dil[0], g.H, &kh0, &kh1);
+        op_taps(w0, g.k[1], g.dil[1], g.W, &kw0, &kw1);
+        for (int64_t kh = kh0; kh < kh1; kh++)
+          for (int64_t kw = kw0; kw < kw1; kw++) {
+            int64_t ih = h0 + kh * g.dil[0], iw = w0 + kw * g.dil[1];
             int64_t at = (nc * g.H + ih) * g.W + iw;
             double v = op_get(x, at);
             if (best_at < 0 || v > best) {
@@ -126,10 +128,11 @@ static IrStatus averagepool_eval(EvalCtx *c) {
       for (int64_t ow = 0; ow < g.OW; ow++) {
         int64_t h0 = oh * g.stride[0] - g.pads[0], w0 = ow * g.stride[1] - g.pads[1];
         double sum = 0;
-        int64_t real = 0;
-        for (int64_t ih = h0; ih < h0 + g.k[0]; ih++)
-          for (int64_t iw = w0; iw < w0 + g.k[1]; iw++) {
-            if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+        int64_t real = 0, kh0, kh1, kw0, kw1; /* the taps inside the input */
+        op_taps(h0, g.k[0], 1, g.H, &kh0, &kh1);
+        op_taps(w0, g.k[1], 1, g.W, &kw0, &kw1);
+        for (int64_t ih = h0 + kh0; ih < h0 + kh1; ih++)
+          for (int64_t iw = w0 + kw0; iw < w0 + kw1; iw++) {
             sum += op_get(x, (nc * g.H + ih) * g.W + iw);
             real++;
           }

@@ -834,7 +834,8 @@ static void test_maxpool_ceil(void **state) {
   run_free(&r);
 }
 
-/* Dilation 2 with kernel 2 on 3x3 [1..9] taps the corners 1 3 7 9 -> 9 @8, output 1x1. */
+/* Dilation 2 with kernel 2 on 3x3 [1..9] taps the corners 1 3 7 9 -> 9 @8, output 1x1
+ * ((3 - 3) / 1 + 1 = 1). */
 static void test_maxpool_dilation(void **state) {
   (void)state;
   static const float x[] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, want[] = {9};
@@ -846,6 +847,20 @@ static void test_maxpool_dilation(void **state) {
   run_ok(&r);
   check_type(&r.out_t[0], DT_F32, 4, 1, 1, 1, 1);
   check_f32(&r.out[0], want, 1);
+  run_free(&r);
+  /* Width 1, kernel 2, dilation 2, pads 1 and 1: one window whose taps sit at -1 and 1, both
+   * padding: the lowest value and index -1. */
+  static const float one[] = {5};
+  run_init(&r, OP_MAXPOOL);
+  run_in(&r, ty(DT_F32, 4, 1, 1, 1, 1), one);
+  run_out(&r, 1, ty(DT_I64, 4, 1, 1, 1, 1));
+  attr_ints(&r, "kernel", 2, 1, 2);
+  attr_ints(&r, "dilations", 2, 1, 2);
+  attr_ints(&r, "pads", 4, 0, 1, 0, 1);
+  run_ok(&r);
+  check_type(&r.out_t[0], DT_F32, 4, 1, 1, 1, 1);
+  assert_true(isinf(((const float *)r.out[0].data)[0]) && ((const float *)r.out[0].data)[0] < 0);
+  assert_int_equal(((const int64_t *)r.out[1].data)[0], -1);
   run_free(&r);
 }
 

@@ -1,0 +1,439 @@
+/* conformance.c — the ONNX backend node tests, run on lathe. Each test folder holds
+ * model.onnx and test_data_set_N folders with input_N.pb and output_N.pb (serialized TensorProtos).
+ * The model is imported (frontend/onnx), run on the reference interpreter with each data
+ * set's inputs, and each output compared with the expected one: floats within
+ * |got - want| <= ATOL + RTOL * |want| (NaN matches NaN), other types exactly.
+ *
+ * Each test runs in a child process, so a crash or a hang (TEST_TIMEOUT_S) is one failed test,
+ * not the end of the run. One line per test:
+ *   pass NAME
+ *   fail NAME: reason          (imports, but runs wrongly, crashes or fails to import for a
+ *                               reason other than something lathe does not support)
+ *   unsupported NAME: reason   (lathe cannot import it: op, type, opset, ...; skipped)
+ * and the closing line "N passed, N failed, N skipped". The exit status is 1 when any test
+ * failed.
+ *
+ * Inputs that a model needs constant (a Reshape's shape, a Slice's starts, ... fed as graph
+ * inputs by the test) are frozen to the test's values and the model imported again: lathe
+ * has static shapes, and the test then checks the op's numbers with exactly the operands the
+ * test gives. Such a pass says so ("pass NAME (frozen: shape)").
+ *
+ * Known failures (tests/onnx/known_failures.txt, given with --known): a failing test listed
+ * there is still printed and counted as failed, but does not make the exit status 1; a listed
+ * test that passes does (the list must be kept true).
+ *
+ * usage: onnx_conformance [--known FILE] DIR [FILTER]   (FILTER: only tests whose name has it) */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "frontend/onnx/onnx.h"
+#include "ir/interp.h"
+#include "ir/op.h"
+
+#define RTOL 1e-3
+#define ATOL 1e-5
+enum { TEST_TIMEOUT_S = 120, MAX_TENSORS = 64, REASON = 1024 };
+enum { RESULT_PASS = 0, RESULT_FAIL = 1, RESULT_UNSUPPORTED = 2 };
+
+/* The tensors of one test_data_set: inputs or outputs, in file order. */
+typedef struct TensorSet {
+  int count;                       /* tensors read */
+  Tensor t[MAX_TENSORS];           /* each tensor (data inside buf[i]) */
+  IrBuffer *buf[MAX_TENSORS];      /* their data */
+  char *name[MAX_TENSORS];         /* their names (empty when the file has none) */
+} TensorSet;
+
+/* Frees the tensors of s. */
+static void set_free(TensorSet *s) {
+  for (int i = 0; i < s->count; i++) {
+    ir_buffer_unref(s->buf[i]);
+    ir_free(s->name[i]);
+  }
+  s->count = 0;
+}
+
+/* Reads dir/PREFIX_0.pb, dir/PREFIX_1.pb, ... until one is missing; false (why filled) on a
+ * file that cannot be read. */
+static bool set_read(const char *dir, const char *prefix, TensorSet *s, char *why, size_t n) {
+  s->count = 0;
+  for (int i = 0; i < MAX_TENSORS; i++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s_%d.pb", dir, prefix, i);
+    if (access(path, F_OK) != 0) return true;
+    DiagSink d;
+    diag_init(&d, NULL);
+    IrStatus st = onnx_read_tensor_file(path, &s->t[i], &s->buf[i], &s->name[i], &d);
+    diag_free(&d);
+    if (st != IR_OK) {
+      snprintf(why, n, "cannot read %s_%d.pb (an element type or form lathe does not read)", prefix, i);
+      return false;
+    }
+    s->count = i + 1;
+  }
+  return true;
+}
+
+/* Text of a tensor type for messages. */
+static const char *type_text(const TensorType *t, char *buf, size_t n) {
+  char shape[OP_SHAPE_BUF];
+  snprintf(buf, n, "%s%s", ir_dtype_name(t->dtype), op_shape_str(t, shape, sizeof shape));
+  return buf;
+}
+
+/* Compares output `which` of the run with the expected tensor; false with why filled. */
+static bool compare(int which, const Tensor *got, const Tensor *want, char *why, size_t n) {
+  char a[256], b[256];
+  TensorType gt = got->type;
+  if (gt.dtype != want->type.dtype || gt.rank != want->type.rank ||
+      memcmp(gt.dims, want->type.dims, sizeof(int64_t) * (size_t)gt.rank) != 0) {
+    snprintf(why, n, "output %d is %s but the test expects %s", which, type_text(&gt, a, sizeof a),
+             type_text(&want->type, b, sizeof b));
+    return false;
+  }
+  int64_t numel = ir_type_numel(&gt), bad = 0, first = -1;
+  double worst = 0;
+  bool is_float = ir_dtype_is_float(gt.dtype);
+  for (int64_t i = 0; i < numel; i++) {
+    bool ok;
+    if (is_float) {
+      double g = op_get(got, i), w = op_get(want, i);
+      ok = (g != g && w != w) || g == w || fabs(g - w) <= ATOL + RTOL * fabs(w);
+      if (!ok && fabs(g - w) > worst) worst = fabs(g - w);
+    } else {
+      ok = op_get_int(got, i) == op_get_int(want, i);
+    }
+    if (!ok && bad++ == 0) first = i;
+  }
+  if (!bad) return true;
+  if (is_float)
+    snprintf(why, n, "output %d: %lld of %lld elements differ (first at %lld: got %.9g, expected %.9g; largest "
+             "difference %.3g)", which, (long long)bad, (long long)numel, (long long)first, op_get(got, first),
+             op_get(want, first), worst);
+  else
+    snprintf(why, n, "output %d: %lld of %lld elements differ (first at %lld: got %lld, expected %lld)", which,
+             (long long)bad, (long long)numel, (long long)first, (long long)op_get_int(got, first),
+             (long long)op_get_int(want, first));
+  return false;
+}
+
+/* Runs g on one data set's inputs and compares its outputs; false with why filled. */
+static bool run_set(const Graph *g, const TensorSet *in, const TensorSet *out, char *why, size_t n) {
+  const Region *r = g->body;
+  const void *inputs[MAX_TENSORS + 1] = {0};
+  void *outputs[MAX_TENSORS + 1] = {0};
+  char a[256], b[256];
+  if (r->nparams > MAX_TENSORS || r->nresults > MAX_TENSORS) {
+    snprintf(why, n, "the model has more than %d inputs or outputs", MAX_TENSORS);
+    return false;
+  }
+  for (int k = 0; k < in->count; k++) {
+    int idx = -1;
+    for (int i = 0; i < r->nparams && in->name[k][0]; i++)
+      if (!strcmp(g->values[r->params[i]].name, in->name[k])) idx = i;
+    if (!in->name[k][0] && k < r->nparams) idx = k;
+    if (idx < 0) continue; /* a frozen input: its value is in the model */
+    const TensorType *t = &g->values[r->params[idx]].type;
+    if (!ir_type_equal(t, &in->t[k].type)) {
+      snprintf(why, n, "input '%s' is %s in the test data but %s in the imported model", in->name[k],
+               type_text(&in->t[k].type, a, sizeof a), type_text(t, b, sizeof b));
+      return false;
+    }
+    inputs[idx] = in->t[k].data;
+  }
+  for (int i = 0; i < r->nparams; i++)
+    if (!inputs[i]) {
+      snprintf(why, n, "the test data gives no value for input '%s'", g->values[r->params[i]].name);
+      return false;
+    }
+  if (out->count != r->nresults) {
+    snprintf(why, n, "the model has %d outputs but the test expects %d", r->nresults, out->count);
+    return false;
+  }
+  bool ok = true;
+  for (int i = 0; ok && i < r->nresults; i++) {
+    outputs[i] = calloc(1, (size_t)ir_type_bytes(&g->output_types[i]) + 1);
+    if (!outputs[i]) { snprintf(why, n, "out of memory"); ok = false; }
+  }
+  char *msg = NULL;
+  size_t msg_len = 0;
+  FILE *mem = ok ? open_memstream(&msg, &msg_len) : NULL;
+  if (ok && mem) {
+    DiagSink d;
+    diag_init(&d, mem);
+    IrStatus st = ir_interp_run(g, inputs, outputs, &d);
+    diag_free(&d);
+    fclose(mem);
+    if (st != IR_OK) {
+      char *nl = msg ? strchr(msg, '\n') : NULL;
+      if (nl) *nl = 0;
+      snprintf(why, n, "the interpreter failed: %s", msg ? msg : "?");
+      ok = false;
+    }
+    free(msg);
+  }
+  for (int i = 0; ok && i < r->nresults; i++) {
+    Tensor got = {g->output_types[i], outputs[i]};
+    ok = compare(i, &got, &out->t[i], why, n);
+  }
+  for (int i = 0; i < r->nresults; i++) free(outputs[i]);
+  return ok;
+}
+
+/* Turns the importer's messages into a one-line reason: for an unsupported model the report's
+ * items joined by "; ", otherwise the first message without its "file: error: " prefix. */
+static void reason_from(const char *msg, bool unsupported, char *why, size_t n) {
+  why[0] = 0;
+  if (!msg) return;
+  size_t len = 0;
+  for (const char *line = msg; *line;) {
+    const char *nl = strchr(line, '\n');
+    size_t l = nl ? (size_t)(nl - line) : strlen(line);
+    if (unsupported && l > 4 && !strncmp(line, "  - ", 4) && len + 4 < n) {
+      len += (size_t)snprintf(why + len, n - len, "%s%.*s", len ? "; " : "", (int)(l - 4), line + 4);
+      if (len >= n) len = n - 1;
+    } else if (!unsupported) {
+      const char *e = strstr(line, "error: ");
+      if (e && e < line + l) {
+        snprintf(why, n, "%.*s", (int)(line + l - (e + 7)), e + 7);
+        return;
+      }
+    }
+    line = nl ? nl + 1 : line + l;
+  }
+}
+
+/* Imports dir/model.onnx freezing the given inputs; returns the graph or NULL with the
+ * result kind and reason filled. */
+static Graph *import(const char *dir, const OnnxImportOpts *o, OnnxImportInfo *info, int *kind, char *why,
+                     size_t n) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/model.onnx", dir);
+  char *msg = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&msg, &len);
+  if (!mem) { snprintf(why, n, "out of memory"); *kind = RESULT_FAIL; return NULL; }
+  DiagSink d;
+  diag_init(&d, mem);
+  d.max_errors = 0;
+  Graph *g;
+  IrStatus st = onnx_import_file(path, o, &g, info, &d);
+  int errors = d.errors;
+  diag_free(&d);
+  fclose(mem);
+  if (st != IR_OK) {
+    bool unsupported = info->unsupported > 0 && errors == 1 && st == IR_ERR_INPUT;
+    *kind = unsupported ? RESULT_UNSUPPORTED : RESULT_FAIL;
+    reason_from(msg, unsupported, why, n);
+    if (!unsupported) {
+      char tmp[REASON];
+      snprintf(tmp, sizeof tmp, "import failed: %s", why);
+      snprintf(why, n, "%s", tmp);
+    }
+    g = NULL;
+  }
+  free(msg);
+  return g;
+}
+
+/* Runs the test in dir: import, then every data set. Returns a RESULT_ with why filled. */
+static int run_test(const char *dir, char *why, size_t n, char *note, size_t note_n) {
+  OnnxImportOpts o = {0};
+  OnnxImportInfo info;
+  int kind = RESULT_PASS;
+  note[0] = 0;
+  Graph *g = import(dir, &o, &info, &kind, why, n);
+  struct dirent **sets = NULL;
+  int nsets = scandir(dir, &sets, NULL, alphasort);
+  TensorSet in = {0}, out = {0};
+  /* Inputs the model needs constant: freeze them to the first data set's values, and import
+   * again, until no more are asked for (one import may stop at the first one it meets). */
+  OnnxConstInput frozen[MAX_TENSORS];
+  int nf = 0, first = 0;
+  while (first < nsets && strncmp(sets[first]->d_name, "test_data_set_", 14)) first++;
+  char first_dir[4096 + 512], why2[REASON];
+  if (first < nsets) snprintf(first_dir, sizeof first_dir, "%s/%s", dir, sets[first]->d_name);
+  bool have_inputs = first < nsets && set_read(first_dir, "input", &in, why2, sizeof why2);
+  while (!g && kind == RESULT_UNSUPPORTED && info.nfreeze > 0 && have_inputs) {
+    int added = 0;
+    for (int k = 0; k < in.count; k++)
+      for (int f = 0; f < info.nfreeze; f++) {
+        bool done = false;
+        for (int j = 0; j < nf; j++) done |= !strcmp(frozen[j].name, in.name[k]);
+        if (done || !in.name[k][0] || strcmp(in.name[k], info.freeze[f]) || nf == MAX_TENSORS) continue;
+        frozen[nf].name = in.name[k];
+        frozen[nf++].value = in.t[k];
+        size_t l = strlen(note);
+        snprintf(note + l, note_n - l, "%s%s", l ? ", " : "", in.name[k]);
+        added++;
+      }
+    if (!added) break;
+    o.consts = frozen;
+    o.nconsts = nf;
+    onnx_import_info_free(&info);
+    kind = RESULT_PASS;
+    g = import(dir, &o, &info, &kind, why, n);
+  }
+  set_free(&in);
+  onnx_import_info_free(&info);
+  int datasets = 0;
+  for (int s = 0; g && s < nsets; s++) {
+    if (strncmp(sets[s]->d_name, "test_data_set_", 14)) continue;
+    char set_dir[4096 + 512];
+    snprintf(set_dir, sizeof set_dir, "%s/%s", dir, sets[s]->d_name);
+    datasets++;
+    bool ok = set_read(set_dir, "input", &in, why, n) && set_read(set_dir, "output", &out, why, n) &&
+              run_set(g, &in, &out, why, n);
+    set_free(&in);
+    set_free(&out);
+    if (!ok) {
+      kind = RESULT_FAIL;
+      if (datasets > 1) {
+        char tmp[REASON];
+        snprintf(tmp, sizeof tmp, "%s: %s", sets[s]->d_name, why);
+        snprintf(why, n, "%s", tmp);
+      }
+      break;
+    }
+  }
+  if (g && datasets == 0) {
+    kind = RESULT_FAIL;
+    snprintf(why, n, "the test has no test_data_set");
+  }
+  for (int s = 0; s < nsets; s++) free(sets[s]);
+  free(sets);
+  ir_graph_free(g);
+  return kind;
+}
+
+/* The known failures: names read from a file of lines "NAME reason" ('#' starts a comment). */
+typedef struct Known {
+  char **names; /* count names, malloc'd */
+  int count;
+} Known;
+
+/* Reads the known-failures file at path; false when it cannot be read. */
+static bool known_read(const char *path, Known *k) {
+  FILE *f = fopen(path, "r");
+  if (!f) return false;
+  char line[2048];
+  while (fgets(line, sizeof line, f)) {
+    char name[1024];
+    if (line[0] == '#' || sscanf(line, "%1023s", name) != 1) continue;
+    char **p = realloc(k->names, sizeof *p * (size_t)(k->count + 1));
+    if (!p) break;
+    k->names = p;
+    k->names[k->count++] = strdup(name);
+  }
+  fclose(f);
+  return true;
+}
+
+/* True when name is a known failure. */
+static bool known_has(const Known *k, const char *name) {
+  for (int i = 0; i < k->count; i++)
+    if (k->names[i] && !strcmp(k->names[i], name)) return true;
+  return false;
+}
+
+int main(int argc, char **argv) {
+  Known known = {NULL, 0};
+  const char *known_path = NULL;
+  if (argc > 2 && !strcmp(argv[1], "--known")) {
+    known_path = argv[2];
+    if (!known_read(known_path, &known)) {
+      fprintf(stderr, "onnx_conformance: cannot read %s: %s\n", known_path, strerror(errno));
+      return 2;
+    }
+    argc -= 2;
+    argv += 2;
+  }
+  if (argc < 2 || argc > 3) {
+    fprintf(stderr, "usage: onnx_conformance [--known FILE] DIR [FILTER]\n");
+    return 2;
+  }
+  const char *root = argv[1], *filter = argc > 2 ? argv[2] : NULL;
+  int known_failed = 0, known_passed = 0;
+  struct dirent **tests;
+  int ntests = scandir(root, &tests, NULL, alphasort);
+  if (ntests < 0) {
+    fprintf(stderr, "onnx_conformance: cannot list %s: %s\n", root, strerror(errno));
+    return 1;
+  }
+  int counts[3] = {0, 0, 0};
+  for (int t = 0; t < ntests; t++) {
+    const char *name = tests[t]->d_name;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/%s", root, name);
+    if (name[0] == '.' || (filter && !strstr(name, filter)) || access(dir, X_OK) != 0) continue;
+    char model[4200];
+    snprintf(model, sizeof model, "%s/model.onnx", dir);
+    if (access(model, F_OK) != 0) continue;
+    int fds[2];
+    if (pipe(fds) != 0) { perror("pipe"); return 1; }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) { perror("fork"); return 1; }
+    if (pid == 0) {
+      close(fds[0]);
+      alarm(TEST_TIMEOUT_S);
+      char why[REASON] = "", note[REASON] = "", line[3 * REASON];
+      int kind = run_test(dir, why, sizeof why, note, sizeof note);
+      static const char *const words[] = {"pass", "fail", "unsupported"};
+      if (kind == RESULT_PASS && note[0]) snprintf(line, sizeof line, "pass %s (frozen: %s)\n", name, note);
+      else if (kind == RESULT_PASS) snprintf(line, sizeof line, "pass %s\n", name);
+      else snprintf(line, sizeof line, "%s %s: %s\n", words[kind], name, why);
+      ssize_t w = write(fds[1], line, strlen(line));
+      (void)w;
+      close(fds[1]);
+      for (int k = 0; k < ntests; k++) free(tests[k]);
+      free(tests);
+      exit(kind);
+    }
+    close(fds[1]);
+    char buf[4 * REASON];
+    size_t got = 0;
+    ssize_t r;
+    while ((r = read(fds[0], buf + got, sizeof buf - 1 - got)) > 0 || (r < 0 && errno == EINTR))
+      if (r > 0) got += (size_t)r;
+    buf[got] = 0;
+    close(fds[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    int kind;
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+      printf("fail %s: timed out after %d s\n", name, TEST_TIMEOUT_S);
+      kind = RESULT_FAIL;
+    } else if (WIFSIGNALED(status)) {
+      printf("fail %s: crashed (signal %d, %s)\n", name, WTERMSIG(status), strsignal(WTERMSIG(status)));
+      kind = RESULT_FAIL;
+    } else if (WEXITSTATUS(status) > RESULT_UNSUPPORTED || !got) {
+      printf("fail %s: exited with status %d (a sanitizer report?)%s%s", name, WEXITSTATUS(status),
+             got ? "; it said: " : "\n", buf);
+      kind = RESULT_FAIL;
+    } else {
+      fputs(buf, stdout);
+      kind = WEXITSTATUS(status);
+    }
+    counts[kind]++;
+    if (known_has(&known, name) && kind == RESULT_FAIL) {
+      known_failed++;
+    } else if (known_has(&known, name)) {
+      printf("  (%s is listed in %s but did not fail: remove it from the list)\n", name, known_path);
+      known_passed++;
+    }
+  }
+  for (int t = 0; t < ntests; t++) free(tests[t]);
+  free(tests);
+  for (int i = 0; i < known.count; i++) free(known.names[i]);
+  free(known.names);
+  if (known_path) printf("%d of the failures are known (%s)\n", known_failed, known_path);
+  printf("%d passed, %d failed, %d skipped\n", counts[RESULT_PASS], counts[RESULT_FAIL], counts[RESULT_UNSUPPORTED]);
+  return counts[RESULT_FAIL] > known_failed || known_passed ? 1 : 0;
+}
