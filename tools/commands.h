@@ -1,8 +1,18 @@
 /* commands.h — the subcommands of the `lathe` tool that live in files of their own beside
- * tools/lathe.c. Each takes the arguments after the command's name (argv[0] is the name)
+ * tools/lathe.c, and what they share (tools/cli.c). Each takes the arguments after the command's name (argv[0] is the name)
  * and returns the tool's exit code: 0 ok, 1 bad input, 2 usage, 70 internal error. */
 #ifndef LATHE_TOOLS_COMMANDS_H
 #define LATHE_TOOLS_COMMANDS_H
+
+#include "ir/base.h"
+
+/* The tool's exit codes. */
+enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 70 };
+
+/* Maps a library status to the tool's exit code (tools/cli.c). */
+int exit_code(IrStatus st);
+/* Reports a usage error of `lathe CMD` with the help hint; returns EXIT_USAGE. */
+int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* lathe import: an ONNX model in, the text IR and its safetensors sidecar out. */
 int cmd_import(int argc, char **argv);

@@ -33,22 +33,6 @@ static const char *const import_usage =
     "exit codes: 0 ok, 1 the model is malformed or uses what lathe cannot import, 2 usage,\n"
     "70 internal error\n";
 
-/* Maps a library status to the tool's exit code (as tools/lathe.c does). */
-static int import_exit_code(IrStatus st) {
-  switch (st) {
-  case IR_OK: return 0;
-  case IR_ERR_USAGE: return 2;
-  case IR_ERR_INTERNAL: return 70;
-  default: return 1;
-  }
-}
-
-/* Reports a usage error with the help hint; returns 2. */
-static int import_usage_error(const char *what, const char *arg) {
-  fprintf(stderr, "lathe import: %s%s%s\nTry 'lathe import --help'.\n", what, arg ? arg : "", arg ? "'" : "");
-  return 2;
-}
-
 /* Parses NAME=D0,D1,... into *s (name borrowed from spec, which it edits); false when it is
  * not of that form. An empty list after '=' is a scalar. */
 static bool parse_shape(char *spec, OnnxShape *s) {
@@ -87,21 +71,21 @@ int cmd_import(int argc, char **argv) {
     case 'S':
       if (!parse_shape(optarg, &shapes[nshapes])) {
         free(shapes);
-        return import_usage_error("--shape needs NAME=D0,D1,... (at most 8 non-negative integers), not '", optarg);
+        return usage_error("import", "--shape needs NAME=D0,D1,... (at most 8 non-negative integers), not '%s'", optarg);
       }
       for (int i = 0; i < nshapes; i++)
         if (!strcmp(shapes[i].name, shapes[nshapes].name)) {
           const char *name = shapes[i].name; /* points into argv */
           free(shapes);
-          return import_usage_error("--shape given twice for input '", name);
+          return usage_error("import", "--shape given twice for input '%s'", name);
         }
       nshapes++;
       break;
-    default: free(shapes); return import_usage_error("unknown option", NULL);
+    default: free(shapes); return usage_error("import", "%s", "unknown option");
     }
   }
-  if (optind != argc - 1) { free(shapes); return import_usage_error("expected one MODEL.onnx", NULL); }
-  if (!out) { free(shapes); return import_usage_error("-o OUT.lathe is required", NULL); }
+  if (optind != argc - 1) { free(shapes); return usage_error("import", "%s", "expected one MODEL.onnx"); }
+  if (!out) { free(shapes); return usage_error("import", "%s", "-o OUT.lathe is required"); }
   DiagSink d;
   diag_init(&d, stderr);
   OnnxImportOpts o = {shapes, nshapes, NULL, 0};
@@ -118,5 +102,5 @@ int cmd_import(int argc, char **argv) {
   }
   diag_free(&d);
   free(shapes);
-  return import_exit_code(st);
+  return exit_code(st);
 }

@@ -15,8 +15,6 @@
 #include "ir/fs.h"
 #include "tools/commands.h"
 
-enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 70 };
-
 static const char *const asm_usage =
     "usage: lathe asm FILE.s -o FILE.bin\n"
     "\n"
@@ -81,28 +79,6 @@ static const char *const sim_usage =
     "  -o, --output FILE    write the report to FILE\n"
     "  -q, --quiet          no summary on standard error\n"
     "  -h, --help           print this help\n";
-
-/* Maps a library status to the tool's exit code. */
-static int exit_code(IrStatus st) {
-  switch (st) {
-  case IR_OK: return EXIT_OK;
-  case IR_ERR_USAGE: return EXIT_USAGE;
-  case IR_ERR_INTERNAL: return EXIT_INTERNAL;
-  default: return EXIT_INPUT;
-  }
-}
-
-/* Reports a usage error with the command's help hint; returns EXIT_USAGE. */
-static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int usage_error(const char *cmd, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, "lathe %s: ", cmd);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fprintf(stderr, "\nTry 'lathe %s --help'.\n", cmd);
-  return EXIT_USAGE;
-}
 
 /* ---- programs in files ---------------------------------------------------------------------- */
 

@@ -7,36 +7,7 @@ lathe=$1
 src=$2
 digits=$src/examples/digits
 here=$src/tests/cli
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-# check NAME WANT_EXIT PATTERN -- CMD...: runs CMD, expects the exit code and (when PATTERN is
-# not empty) a line of stdout+stderr matching the extended regular expression PATTERN.
-check() {
-  name=$1 want=$2 pattern=$3
-  shift 4
-  "$@" >"$tmp/out" 2>&1
-  got=$?
-  if [ "$got" -ne "$want" ]; then
-    echo "FAIL $name: exit $got, expected $want"; sed 's/^/  | /' "$tmp/out" | head -20
-    failed=$((failed + 1)); return
-  fi
-  if [ -n "$pattern" ] && ! grep -Eq -- "$pattern" "$tmp/out"; then
-    echo "FAIL $name: no line matches /$pattern/"; sed 's/^/  | /' "$tmp/out" | head -20
-    failed=$((failed + 1)); return
-  fi
-  echo "PASS $name"
-  passed=$((passed + 1))
-}
-
-# expect NAME CONDITION...: a plain assertion.
-expect() {
-  name=$1
-  shift
-  if "$@"; then echo "PASS $name"; passed=$((passed + 1)); else echo "FAIL $name"; failed=$((failed + 1)); fi
-}
+. "$(dirname "$0")/../lib.sh"
 
 check version 0 '^lathe [0-9]+\.[0-9]+\.[0-9]+$' -- "$lathe" --version
 check help 0 '^usage: lathe <command>' -- "$lathe" --help
@@ -95,5 +66,4 @@ rm "$tmp/d/digits.safetensors"
 check sidecar-missing 1 'digits.safetensors.*No such file' -- "$lathe" check "$tmp/d/digits.lathe"
 check sidecar-skipped 0 ': ok$' -- "$lathe" check --no-weights "$tmp/d/digits.lathe"
 
-echo "$passed passed, $failed failed, 0 skipped"
-[ "$failed" -eq 0 ]
+finish

@@ -6,36 +6,7 @@
 # usage: import.sh LATHE TESTS_ONNX_DIR
 set -u
 lathe=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-# check NAME WANT_EXIT PATTERN -- CMD...: runs CMD, expects the exit code and (when PATTERN is
-# not empty) a line of stdout+stderr matching the extended regular expression PATTERN.
-check() {
-  name=$1 want=$2 pattern=$3
-  shift 4
-  "$@" >"$tmp/out" 2>&1
-  got=$?
-  if [ "$got" -ne "$want" ]; then
-    echo "FAIL $name: exit $got, expected $want"; sed 's/^/  | /' "$tmp/out" | head -20
-    failed=$((failed + 1)); return
-  fi
-  if [ -n "$pattern" ] && ! grep -Eq -- "$pattern" "$tmp/out"; then
-    echo "FAIL $name: no line matches /$pattern/"; sed 's/^/  | /' "$tmp/out" | head -20
-    failed=$((failed + 1)); return
-  fi
-  echo "PASS $name"
-  passed=$((passed + 1))
-}
-
-# expect NAME CONDITION...: a plain assertion.
-expect() {
-  name=$1
-  shift
-  if "$@"; then echo "PASS $name"; passed=$((passed + 1)); else echo "FAIL $name"; failed=$((failed + 1)); fi
-}
+. "$(dirname "$0")/../lib.sh"
 
 /usr/bin/python3 - "$tmp" <<'EOF' || { echo "FAIL making the models with /usr/bin/python3 and onnx"; exit 1; }
 import sys
@@ -120,5 +91,4 @@ old"
 check unwritable-dir 1 'nosuch/net.safetensors: error: cannot create' -- "$lathe" import "$tmp/net.onnx" -o "$tmp/nosuch/net.lathe"
 expect no-temporary-files-left test -z "$(find "$tmp" -name '*.tmp.*')"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -7,36 +7,7 @@
 set -u
 lathe=$1
 here=$2/tests/systolic
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-# check NAME WANT_EXIT PATTERN -- CMD...: runs CMD, expects the exit code and (when PATTERN is
-# not empty) a line of stdout+stderr matching the extended regular expression PATTERN.
-check() {
-  name=$1 want=$2 pattern=$3
-  shift 4
-  "$@" >"$tmp/out" 2>&1
-  got=$?
-  if [ "$got" -ne "$want" ]; then
-    echo "FAIL $name: exit $got, expected $want"; sed 's/^/  | /' "$tmp/out" | head -20
-    failed=$((failed + 1)); return
-  fi
-  if [ -n "$pattern" ] && ! grep -Eq -- "$pattern" "$tmp/out"; then
-    echo "FAIL $name: no line matches /$pattern/"; sed 's/^/  | /' "$tmp/out" | head -20
-    failed=$((failed + 1)); return
-  fi
-  echo "PASS $name"
-  passed=$((passed + 1))
-}
-
-# expect NAME CONDITION...: a plain assertion.
-expect() {
-  name=$1
-  shift
-  if "$@"; then echo "PASS $name"; passed=$((passed + 1)); else echo "FAIL $name"; failed=$((failed + 1)); fi
-}
+. "$(dirname "$0")/../lib.sh"
 
 # mknpy FILE DESCR SHAPE BYTES: writes a version 1.0 .npy file (BYTES in printf's octal escapes).
 mknpy() {
@@ -139,5 +110,4 @@ check full-model-os-note 0 "weight-stationary; the layers run as ws" -- \
   "$lathe" sim --timing-only --topology "$here/topologies/gemm.csv" --config "$here/configs/os_16x16.cfg"
 check full-model-quiet 0 '^5, ' -- "$lathe" sim -q --topology "$here/topologies/gemm.csv" --config "$here/configs/is_8x32.cfg"
 
-echo "$passed passed, $failed failed, 0 skipped"
-[ "$failed" -eq 0 ]
+finish
