@@ -14,7 +14,7 @@ help:
 	@echo "make demo       install what is missing, build, run the digits model"
 	@echo "make test       install what is missing, build, run every test"
 	@echo "make test-asan  the whole test suite under AddressSanitizer and UBSan"
-	@echo "make check-all  test, then test-asan (run before resolving an issue)"
+	@echo "make check-all  test, test-asan, then the long sweeps (run before resolving an issue)"
 	@echo "make clean      remove the build folders"
 
 deps:
@@ -37,6 +37,7 @@ test-asan: deps
 	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS)
 
 check-all: test test-asan
+	sh tests/systolic/sweep.sh $(BUILD)/lathe $(BUILD) .
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

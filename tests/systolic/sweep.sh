@@ -9,17 +9,7 @@ set -u
 lathe=$1
 build=$2
 here=$3/tests/systolic
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-# expect NAME CONDITION...: a plain assertion.
-expect() {
-  name=$1
-  shift
-  if "$@"; then echo "PASS $name"; passed=$((passed + 1)); else echo "FAIL $name"; failed=$((failed + 1)); fi
-}
+. "$(dirname "$0")/../lib.sh"
 
 # ResNet-18 on the full timing model (function and time), timed.
 for cfg in ws_16x16 ws_8x32 ws_32x32; do
@@ -74,5 +64,4 @@ else
   expect generator-sweep false
 fi
 
-echo "$passed passed, $failed failed, 0 skipped"
-[ "$failed" -eq 0 ]
+finish
