@@ -455,19 +455,41 @@ static IrStatus cv_softmax1(Importer *im, const OnnxRule *r, int op) {
   return emit_named(im, reshape, &y, 1, &al, 1);
 }
 
-/* LayerNormalization (opset 17): Y only, over the axes from axis on. */
+/* LayerNormalization (opset 17): Y over the axes from axis on, and the optional outputs Mean
+ * and InvStdDev (f32, as stash_type 1 keeps them) when named. */
 static IrStatus cv_layer_norm(Importer *im, const OnnxRule *r, int op) {
   bool ok = true;
-  if (!no_outputs_from(im, 1, "Mean / InvStdDev")) return IR_ERR_INPUT;
   ValueId ins[3];
   int n = gather_inputs(im, 0, 2, ins);
   if (n < 0) return IR_ERR_INPUT;
+  if (n < 2) return onnx_error(im, "needs inputs X and Scale");
   if (onnx_attr_i(im, "stash_type", 1, &ok) != 1)
     return onnx_unsupported(im, "stash_type other than 1 (float)"), IR_ERR_INPUT;
   OnnxAttrs al = {.n = 0};
   onnx_put_int(im, &al, "axis", onnx_attr_i(im, "axis", -1, &ok));
   onnx_put_float(im, &al, "epsilon", onnx_attr_f(im, "epsilon", 1e-5, &ok));
-  return ok ? emit_named(im, op, ins, n, &al, 1) : IR_ERR_INPUT;
+  int nout = named_outputs(im) > 1 ? named_outputs(im) : 1;
+  DType dtypes[3] = {onnx_type(im, ins[0])->dtype, DT_F32, DT_F32};
+  return ok ? emit_typed(im, op, ins, n, &al, nout, dtypes) : IR_ERR_INPUT;
+}
+
+/* Cast: `to` becomes the name of the lathe dtype; element types lathe lacks (DOUBLE, STRING,
+ * the 16-bit and unsigned wide integers) are refused, and BFLOAT16 before opset 13, which
+ * admitted it. */
+static IrStatus cv_cast(Importer *im, const OnnxRule *r, int op) {
+  bool ok = true;
+  ValueId x = onnx_input(im, 0);
+  int64_t to = onnx_attr_i(im, "to", 0, &ok);
+  if (!ok) return IR_ERR_INPUT;
+  if (!onnx_attr(im, "to")) return onnx_error(im, "has no attribute 'to'");
+  DType dt = to >= INT32_MIN && to <= INT32_MAX ? onnx_dtype((int32_t)to) : DT_INVALID;
+  if (dt == DT_INVALID)
+    return onnx_unsupported(im, "a cast to %s", onnx_dtype_name(to >= 0 && to <= INT32_MAX ? (int32_t)to : -1)),
+           IR_ERR_INPUT;
+  if (dt == DT_BF16 && r->since < 13) return onnx_error(im, "casts to BFLOAT16, which Cast admits from opset 13");
+  OnnxAttrs al = {.n = 0};
+  onnx_put_str(im, &al, "to", ir_dtype_name(dt));
+  return emit_typed(im, op, &x, 1, &al, 1, &dt);
 }
 
 /* ---- shape ops ------------------------------------------------------------------------------------------- */
@@ -910,6 +932,8 @@ static const OnnxRule rules[] = {
      cv_pool},
     {"BatchNormalization", 9, "batch_norm", 5, 5, 5, "epsilon momentum", cv_batch_norm},
     {"BatchNormalization", 14, "batch_norm", 5, 5, 3, "epsilon momentum training_mode", cv_batch_norm},
+    {"Cast", 6, "cast", 1, 1, 1, "to", cv_cast},
+    {"Cast", 13, "cast", 1, 1, 1, "to", cv_cast},
     {"Clip", 6, "clip", 1, 1, 1, "min max", cv_clip6},
     {"Clip", 11, "clip", 1, 3, 1, "", cv_clip11},
     {"Concat", 4, "concat", 1, N, 1, "axis", cv_axis},

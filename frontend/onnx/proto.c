@@ -246,6 +246,11 @@ OnnxTensorStatus onnx_tensor_convert(const Onnx__TensorProto *t, const char *wha
 }
 
 IrStatus onnx_read_tensor_file(const char *path, Tensor *t, IrBuffer **buf, char **name, DiagSink *d) {
+  return onnx_read_tensor_file_bits16(path, DT_INVALID, t, buf, name, d);
+}
+
+IrStatus onnx_read_tensor_file_bits16(const char *path, DType bits16, Tensor *t, IrBuffer **buf, char **name,
+                                      DiagSink *d) {
   Loc loc = loc_file(path);
   IrBuffer *file;
   *buf = NULL;
@@ -264,6 +269,8 @@ IrStatus onnx_read_tensor_file(const char *path, Tensor *t, IrBuffer **buf, char
     diag_error(d, loc, "not a valid TensorProto (truncated or corrupted, or out of memory)");
     return IR_ERR_INPUT;
   }
+  if (tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__UINT16 && (bits16 == DT_F16 || bits16 == DT_BF16))
+    tp->data_type = bits16 == DT_F16 ? ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16 : ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16;
   OnnxTensorStatus ts = onnx_tensor_convert(tp, "the tensor", loc, &t->type, buf, d);
   if (ts == ONNX_TENSOR_UNSUPPORTED)
     diag_error(d, loc, "the tensor has element type %s, which lathe does not have", onnx_dtype_name(tp->data_type));

@@ -69,7 +69,8 @@ static bool set_read(const char *dir, const char *prefix, TensorSet *s, char *wh
     if (access(path, F_OK) != 0) return true;
     DiagSink d;
     diag_init(&d, NULL);
-    IrStatus st = onnx_read_tensor_file(path, &s->t[i], &s->buf[i], &s->name[i], &d);
+    /* UINT16 holds BFLOAT16 bits in onnx 1.12's data (numpy has float16 but no bfloat16) */
+    IrStatus st = onnx_read_tensor_file_bits16(path, DT_BF16, &s->t[i], &s->buf[i], &s->name[i], &d);
     diag_free(&d);
     if (st != IR_OK) {
       snprintf(why, n, "cannot read %s_%d.pb (an element type or form lathe does not read)", prefix, i);

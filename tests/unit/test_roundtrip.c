@@ -61,8 +61,8 @@ static void roundtrip_file(const char *path) {
   diag_free(&d);
 }
 
-/* Round-trips every .lathe file in dir; returns how many. */
-static int roundtrip_dir(const char *dir) {
+/* Calls fn(path, arg) for every .lathe file in dir; returns how many. */
+static int each_model(const char *dir, void (*fn)(const char *path, void *arg), void *arg) {
   DIR *dp = opendir(dir);
   assert_non_null(dp);
   int count = 0;
@@ -72,35 +72,42 @@ static int roundtrip_dir(const char *dir) {
     if (n < 7 || strcmp(e->d_name + n - 6, ".lathe") != 0) continue;
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    roundtrip_file(path);
+    fn(path, arg);
     count++;
   }
   closedir(dp);
   return count;
 }
 
-static void test_models_roundtrip(void **state) {
-  (void)state;
-  assert_true(roundtrip_dir(LATHE_SOURCE_DIR "/tests/models") >= 3);
-  assert_true(roundtrip_dir(LATHE_SOURCE_DIR "/examples/digits") >= 1);
+/* each_model's callback for roundtrip_file. */
+static void roundtrip_one(const char *path, void *arg) {
+  (void)arg;
+  roundtrip_file(path);
 }
 
-/* Every op of the table appears in some test model, so the round trip covers every op. */
+static void test_models_roundtrip(void **state) {
+  (void)state;
+  assert_true(each_model(LATHE_SOURCE_DIR "/tests/models", roundtrip_one, NULL) >= 4);
+  assert_true(each_model(LATHE_SOURCE_DIR "/examples/digits", roundtrip_one, NULL) >= 1);
+}
+
+/* Marks in seen (bool[OP_COUNT]) the ops of the model at path. */
+static void mark_ops(const char *path, void *seen) {
+  DiagSink d;
+  diag_init(&d, stderr);
+  Graph *g = ir_parse_file(&d, path);
+  assert_non_null(g);
+  for (int i = 0; i < g->nnodes; i++) ((bool *)seen)[g->nodes[i].op] = true;
+  ir_graph_free(g);
+  diag_free(&d);
+}
+
+/* Every op of the table appears in some model of tests/models/, so the round trip covers
+ * every op. */
 static void test_models_cover_every_op(void **state) {
   (void)state;
   bool seen[OP_COUNT] = {0};
-  const char *files[] = {"mlp", "cnn", "types"};
-  for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/tests/models/%s.lathe", LATHE_SOURCE_DIR, files[f]);
-    DiagSink d;
-    diag_init(&d, stderr);
-    Graph *g = ir_parse_file(&d, path);
-    assert_non_null(g);
-    for (int i = 0; i < g->nnodes; i++) seen[g->nodes[i].op] = true;
-    ir_graph_free(g);
-    diag_free(&d);
-  }
+  each_model(LATHE_SOURCE_DIR "/tests/models", mark_ops, seen);
   for (int op = 0; op < OP_COUNT; op++)
     if (!seen[op]) fail_msg("op %s appears in no test model", ir_ops[op].name);
 }
