@@ -222,7 +222,7 @@ double op_get(const Tensor *t, int64_t i) {
 static int64_t saturate(double v, double lo, double hi) {
   if (isnan(v)) return 0;
   if (v <= lo) return (int64_t)lo;
-  if (v >= hi) return v >= 9223372036854775807.0 ? INT64_MAX : (int64_t)hi;
+  if (v >= hi) return hi >= 9223372036854775807.0 ? INT64_MAX : (int64_t)hi; /* 2^63 does not fit */
   return (int64_t)v;
 }
 
