@@ -336,6 +336,58 @@ static void test_softmax_legacy(void **state) {
   diag_end(&d);
 }
 
+/* Cast's `to` (an ONNX element type) becomes a lathe dtype name, and LayerNormalization's
+ * optional Mean and InvStdDev outputs are produced when named. x = [-1.5, 0.5, 2.5, 6.5]:
+ * cast to INT8 truncates to [-1, 0, 2, 6]; mean 2, variance (12.25 + 2.25 + 0.25 + 20.25) / 4
+ * = 8.75, InvStdDev 1 / sqrt(8.75 + 1e-5) = 0.338061509 (numpy), Y = (x - 2) * InvStdDev. */
+static void test_cast_and_layer_norm(void **state) {
+  (void)state;
+  DiagSink d;
+  diag_start(&d);
+  Model *md = model(17);
+  float one[4] = {1, 1, 1, 1};
+  int64_t sd[1] = {4};
+  add_init(md, tensor_raw("s", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 1, sd, one, sizeof one));
+  add_input(md, vinfo("x", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, "1,4"));
+  add_node(md, node("Cast", "cast", "x", "c", attr_i("to", ONNX__TENSOR_PROTO__DATA_TYPE__INT8), NULL));
+  add_node(md, node("LayerNormalization", "ln", "x,s", "y,mean,inv", NULL));
+  add_output(md, vinfo("c", ONNX__TENSOR_PROTO__DATA_TYPE__INT8, "1,4"));
+  add_output(md, vinfo("y", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, "1,4"));
+  add_output(md, vinfo("mean", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, "1,1"));
+  add_output(md, vinfo("inv", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, "1,1"));
+  Graph *g;
+  assert_int_equal(import_model(md, NULL, &g, NULL, &d), IR_OK);
+  const float x[4] = {-1.5f, 0.5f, 2.5f, 6.5f};
+  int8_t c[4];
+  float y[4], mean[1], inv[1];
+  const void *ins[1] = {x};
+  void *outs[4] = {c, y, mean, inv};
+  assert_int_equal(ir_interp_run(g, ins, outs, &d), IR_OK);
+  const int8_t wc[4] = {-1, 0, 2, 6};
+  const float wy[4] = {-1.18321528f, -0.507092263f, 0.169030754f, 1.52127679f};
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(c[i], wc[i]);
+    assert_true(fabsf(y[i] - wy[i]) < 1e-6f);
+  }
+  assert_true(mean[0] == 2.0f);
+  assert_true(fabsf(inv[0] - 0.338061509f) < 1e-7f);
+  ir_graph_free(g);
+  /* A cast to DOUBLE is unsupported; to BFLOAT16 before opset 13 (which admitted it) an error. */
+  md = model(17);
+  add_input(md, vinfo("x", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, "2"));
+  add_node(md, node("Cast", "to_double", "x", "y", attr_i("to", ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE), NULL));
+  add_output(md, vinfo("y", ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE, "2"));
+  assert_int_equal(import_model(md, NULL, &g, NULL, &d), IR_ERR_INPUT);
+  assert_diag_has(&d, "node 'to_double' (Cast): a cast to DOUBLE");
+  md = model(12);
+  add_input(md, vinfo("x", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, "2"));
+  add_node(md, node("Cast", "to_bf16", "x", "y", attr_i("to", ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16), NULL));
+  add_output(md, vinfo("y", ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16, "2"));
+  assert_int_equal(import_model(md, NULL, &g, NULL, &d), IR_ERR_INPUT);
+  assert_diag_has(&d, "casts to BFLOAT16, which Cast admits from opset 13");
+  diag_end(&d);
+}
+
 /* Dynamic dimensions are fixed with --shape; the static ones must agree. */
 static void test_shape_override(void **state) {
   (void)state;
@@ -642,6 +694,20 @@ static void test_read_tensor_file(void **state) {
   assert_memory_equal(out.data, vals, sizeof vals);
   ir_buffer_unref(data);
   ir_free(name);
+  /* UINT16 (which lathe lacks) read as the bits of bfloat16: [1.0, -2.0] */
+  uint16_t bits[2] = {0x3f80, 0xc000};
+  int64_t two[1] = {2};
+  Onnx__TensorProto *u = tensor_raw("u", ONNX__TENSOR_PROTO__DATA_TYPE__UINT16, 1, two, bits, sizeof bits);
+  size_t ulen = onnx__tensor_proto__get_packed_size(u);
+  uint8_t *ubuf = P(ulen);
+  onnx__tensor_proto__pack(u, ubuf);
+  assert_int_equal(ir_write_file(ONNX_DIR "u.pb", ubuf, ulen, &d), IR_OK);
+  assert_int_equal(onnx_read_tensor_file_bits16(ONNX_DIR "u.pb", DT_BF16, &out, &data, NULL, &d), IR_OK);
+  assert_int_equal(out.type.dtype, DT_BF16);
+  assert_true(op_get(&out, 0) == 1.0 && op_get(&out, 1) == -2.0);
+  ir_buffer_unref(data);
+  assert_int_equal(onnx_read_tensor_file(ONNX_DIR "u.pb", &out, &data, NULL, &d), IR_ERR_INPUT);
+  assert_diag_has(&d, "the tensor has element type UINT16, which lathe does not have");
   assert_int_equal(ir_write_file(ONNX_DIR "t.pb", buf, len - 2, &d), IR_OK);
   assert_int_equal(onnx_read_tensor_file(ONNX_DIR "t.pb", &out, &data, &name, &d), IR_ERR_INPUT);
   assert_diag_has(&d, "t.pb: error: not a valid TensorProto");
@@ -679,6 +745,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_conv_relu, teardown_pool),
       cmocka_unit_test_teardown(test_shape_subgraph_folds, teardown_pool),
       cmocka_unit_test_teardown(test_softmax_legacy, teardown_pool),
+      cmocka_unit_test_teardown(test_cast_and_layer_norm, teardown_pool),
       cmocka_unit_test_teardown(test_shape_override, teardown_pool),
       cmocka_unit_test_teardown(test_save_and_load, teardown_pool),
       cmocka_unit_test_teardown(test_truncated_and_corrupted, teardown_pool),
