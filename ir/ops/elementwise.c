@@ -91,8 +91,8 @@ static IrStatus binary_elem(EvalCtx *c, int64_t i, int64_t ia, int64_t ib) {
   Tensor *y = &c->out[0];
   int op = c->node->op;
   if (op == OP_EQUAL) {
-    bool eq = ir_dtype_is_float(a->type.dtype) ? op_get(a, ia) == op_get(b, ib) : op_get_int(a, ia) == op_get_int(b, ib);
-    op_set_int(y, i, eq);
+    bool is_float = ir_dtype_is_float(a->type.dtype);
+    op_set_int(y, i, is_float ? op_get(a, ia) == op_get(b, ib) : op_get_int(a, ia) == op_get_int(b, ib));
   } else if (ir_dtype_is_float(y->type.dtype)) {
     op_set(y, i, binary_float(op, op_get(a, ia), op_get(b, ib)));
   } else if (op == OP_POW && ir_dtype_is_float(b->type.dtype)) { /* integer base, float exponent */
@@ -175,6 +175,9 @@ static bool unary_infer(InferCtx *c) {
   return true;
 }
 
+/* sqrt(2 / pi), gelu's tanh form (M_PI is not C11). */
+#define SQRT_2_OVER_PI 0.79788456080286535588
+
 /* The attributes of a unary op, with their defaults (ONNX's). */
 typedef struct UnaryParams {
   double alpha, beta; /* leaky_relu: alpha; hard_sigmoid: alpha, beta */
@@ -198,7 +201,7 @@ static double unary_float(int op, const UnaryParams *p, double x) {
   case OP_RECIPROCAL: return 1.0 / x;
   case OP_ERF: return erf(x);
   case OP_GELU:
-    if (p->tanh_gelu) return 0.5 * x * (1.0 + tanh(0.79788456080286535588 /* sqrt(2/pi) */ * (x + 0.044715 * x * x * x)));
+    if (p->tanh_gelu) return 0.5 * x * (1.0 + tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
     return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
   case OP_HARD_SWISH: return x * unit_clamp(x / 6.0 + 0.5);
   case OP_LEAKY_RELU: return x < 0 ? p->alpha * x : x;

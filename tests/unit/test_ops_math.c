@@ -477,7 +477,8 @@ static void test_reduce_errors(void **state) {
                      "  return %s\n"),
                false, "reduce_sum: axis 2 is out of range for rank 2");
   expect_error(GRAPH("%s: f32[2]",
-                     "  %x = const dense<0.0> : f32[2,2]\n  %s = reduce_max(%x) {axes = [1, -1], keepdims = 0} : f32[2]\n"
+                     "  %x = const dense<0.0> : f32[2,2]\n"
+                     "  %s = reduce_max(%x) {axes = [1, -1], keepdims = 0} : f32[2]\n"
                      "  return %s\n"),
                false, "reduce_max: axis 1 is named twice in axes");
   expect_error(GRAPH("%s: f32[1,1]",
