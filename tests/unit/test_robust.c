@@ -18,6 +18,7 @@ static const char *const models[] = {
     LATHE_SOURCE_DIR "/tests/models/mlp.lathe",
     LATHE_SOURCE_DIR "/tests/models/cnn.lathe",
     LATHE_SOURCE_DIR "/tests/models/types.lathe",
+    LATHE_SOURCE_DIR "/tests/models/math.lathe",
     LATHE_SOURCE_DIR "/examples/digits/digits.lathe",
 };
 
