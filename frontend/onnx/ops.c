@@ -492,6 +492,15 @@ static IrStatus cv_cast(Importer *im, const OnnxRule *r, int op) {
   return emit_typed(im, op, &x, 1, &al, 1, &dt);
 }
 
+/* CastLike (opset 15): cast to the element type of input 1, whose values are not read. */
+static IrStatus cv_cast_like(Importer *im, const OnnxRule *r, int op) {
+  ValueId x = onnx_input(im, 0);
+  DType dt = onnx_type(im, onnx_input(im, 1))->dtype;
+  OnnxAttrs al = {.n = 0};
+  onnx_put_str(im, &al, "to", ir_dtype_name(dt));
+  return emit_typed(im, op, &x, 1, &al, 1, &dt);
+}
+
 /* ---- shape ops ------------------------------------------------------------------------------------------- */
 
 /* Reshape from opset 5: the shape operand must be constant. It is resolved here (0 copies
@@ -934,6 +943,7 @@ static const OnnxRule rules[] = {
     {"BatchNormalization", 14, "batch_norm", 5, 5, 3, "epsilon momentum training_mode", cv_batch_norm},
     {"Cast", 6, "cast", 1, 1, 1, "to", cv_cast},
     {"Cast", 13, "cast", 1, 1, 1, "to", cv_cast},
+    {"CastLike", 15, "cast", 2, 2, 1, "", cv_cast_like},
     {"Clip", 6, "clip", 1, 1, 1, "min max", cv_clip6},
     {"Clip", 11, "clip", 1, 3, 1, "", cv_clip11},
     {"Concat", 4, "concat", 1, N, 1, "axis", cv_axis},

@@ -244,13 +244,21 @@ const OpImpl ir_impl_hard_sigmoid = {hard_sigmoid_attrs, unary_infer, unary_eval
 
 static const AttrSpec clip_attrs[] = {{"min", ATTR_FLOAT, false}, {"max", ATTR_FLOAT, false}, {0}};
 
-/* Float operand; min and max must not be NaN (min > max is allowed: the result is max). */
+/* Numeric operand; min and max must not be NaN (min > max is allowed: the result is max). */
 static bool clip_infer(InferCtx *c) {
-  if (!op_check_dtype(c, 0, float_dtypes)) return false;
+  if (!op_check_dtype(c, 0, numeric_dtypes)) return false;
   if (isnan(ir_attr_float(c->node, "min", -INFINITY))) return op_fail(c, "min", "clip: min is NaN");
   if (isnan(ir_attr_float(c->node, "max", INFINITY))) return op_fail(c, "max", "clip: max is NaN");
   op_out(c, 0, c->in[0]->dtype, c->in[0]->rank, c->in[0]->dims);
   return true;
+}
+
+/* An integer v clamped by the bounds lo, hi (not NaN, possibly infinite or fractional): the
+ * smallest integer >= lo, then the largest integer <= hi. */
+static int64_t clip_int(int64_t v, double lo, double hi) {
+  if (lo > (double)v) v = lo >= 9223372036854775807.0 ? INT64_MAX : (int64_t)ceil(lo);
+  if (hi < (double)v) v = hi < -9223372036854775808.0 ? INT64_MIN : (int64_t)floor(hi);
+  return v;
 }
 
 /* y = min(max(x, min), max); NaN stays NaN. */
@@ -260,7 +268,12 @@ static IrStatus clip_eval(EvalCtx *c) {
   const Tensor *x = &c->in[0];
   Tensor *y = &c->out[0];
   int64_t n = ir_type_numel(&y->type);
+  bool is_float = ir_dtype_is_float(y->type.dtype);
   for (int64_t i = 0; i < n; i++) {
+    if (!is_float) {
+      op_set_int(y, i, clip_int(op_get_int(x, i), lo, hi));
+      continue;
+    }
     double v = op_get(x, i);
     if (v < lo) v = lo;
     if (v > hi) v = hi;

@@ -482,8 +482,8 @@ static void test_clip(void **state) {
   run_ok(&r);
   check_f32(&r.out[0], w3, 4);
   run_free(&r);
-  run_init(&r, OP_CLIP); /* error: integers */
-  run_in(&r, ty(DT_I64, 1, 4), NULL);
+  run_init(&r, OP_CLIP); /* error: bool */
+  run_in(&r, ty(DT_BOOL, 1, 4), NULL);
   run_bad(&r);
   run_free(&r);
 }

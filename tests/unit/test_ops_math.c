@@ -203,6 +203,32 @@ static void test_hard_swish_leaky_relu_hard_sigmoid(void **state) {
                false, "leaky_relu has no attribute 'beta'");
 }
 
+/* clip on integers (ONNX Clip-12+): i8 [-128, -5, 0, 5, 127] clipped to [-3, 4] -> [-3, -3, 0,
+ * 4, 4]; fractional bounds round inward: [-2.5, 2.5] on i32 [-9, 9] -> [-2, 2]; u8 with min
+ * only: [0, 7, 200] -> [7, 7, 200]. */
+static void test_clip_integers(void **state) {
+  (void)state;
+  int8_t a[5];
+  int32_t b[2];
+  uint8_t c[3];
+  void *outs[3] = {a, b, c};
+  run_text(GRAPH("%a: i8[5], %b: i32[2], %c: u8[3]",
+                 "  %x = const dense<[-128, -5, 0, 5, 127]> : i8[5]\n"
+                 "  %a = clip(%x) {max = 4, min = -3} : i8[5]\n"
+                 "  %y = const dense<[-9, 9]> : i32[2]\n"
+                 "  %b = clip(%y) {max = 2.5, min = -2.5} : i32[2]\n"
+                 "  %z = const dense<[0, 7, 200]> : u8[3]\n"
+                 "  %c = clip(%z) {min = 7} : u8[3]\n"
+                 "  return %a, %b, %c\n"),
+           outs);
+  const int8_t wa[] = {-3, -3, 0, 4, 4};
+  const uint8_t wc[] = {7, 7, 200};
+  for (int n = 0; n < 5; n++) assert_int_equal(a[n], wa[n]);
+  assert_int_equal(b[0], -2);
+  assert_int_equal(b[1], 2);
+  for (int n = 0; n < 3; n++) assert_int_equal(c[n], wc[n]);
+}
+
 /* ---- binary ---------------------------------------------------------------------------------- */
 
 /* pow: f32 [2,2] ^ f32 [2] broadcast per column: [[1^2, 2^0.5], [3^2, 4^0.5]] = [[1, 1.41421356],
@@ -573,6 +599,7 @@ int main(void) {
       cmocka_unit_test(test_exp_log_sqrt_reciprocal),
       cmocka_unit_test(test_erf_gelu),
       cmocka_unit_test(test_hard_swish_leaky_relu_hard_sigmoid),
+      cmocka_unit_test(test_clip_integers),
       cmocka_unit_test(test_pow),
       cmocka_unit_test(test_min_max),
       cmocka_unit_test(test_equal),
