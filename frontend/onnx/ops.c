@@ -613,7 +613,7 @@ static IrStatus cv_split(Importer *im, const OnnxRule *r, int op) {
   if (n != nout) return onnx_error(im, "has %d split sizes but %d outputs", n, nout);
   OnnxAttrs al = {.n = 0};
   onnx_put_int(im, &al, "axis", axis);
-  onnx_put_ints(im, &al, "sizes", sizes, n);
+  onnx_put_ints(im, &al, "split", sizes, n);
   return emit_named(im, op, &x, 1, &al, nout);
 }
 

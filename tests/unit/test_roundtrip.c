@@ -89,7 +89,7 @@ static void test_models_roundtrip(void **state) {
 static void test_models_cover_every_op(void **state) {
   (void)state;
   bool seen[OP_COUNT] = {0};
-  const char *files[] = {"mlp", "cnn", "types"};
+  const char *files[] = {"mlp", "cnn", "types", "shape2"};
   for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
     char path[4096];
     snprintf(path, sizeof path, "%s/tests/models/%s.lathe", LATHE_SOURCE_DIR, files[f]);
