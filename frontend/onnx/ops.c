@@ -1020,7 +1020,7 @@ static bool default_activations(Importer *im, bool lstm, int dirs) {
   return true;
 }
 
-/* LSTM and GRU (layout 0, default activations): hidden_size, direction, clip and
+/* LSTM and GRU (default activations): hidden_size, direction, clip, layout and
  * linear_before_reset pass on. lathe's lstm and gru leave optional operands out only at the
  * end, so one ONNX leaves out before a present one becomes a constant that means the same:
  * zero biases, every sequence at full length, zero initial states, zero peepholes. */
@@ -1029,8 +1029,7 @@ static IrStatus cv_rnn(Importer *im, const OnnxRule *r, int op) {
   int gates = lstm ? 4 : 3, max_in = lstm ? 8 : 6;
   const char *dir = onnx_attr_s(im, "direction", "forward", &ok);
   int64_t dirs = !strcmp(dir, "bidirectional") ? 2 : 1;
-  if (onnx_attr_i(im, "layout", 0, &ok) != 0)
-    return onnx_unsupported(im, "layout = 1 (batch-first tensors)"), IR_ERR_INPUT;
+  int64_t layout = onnx_attr_i(im, "layout", 0, &ok);
   if (lstm && onnx_attr_i(im, "input_forget", 0, &ok) != 0)
     return onnx_unsupported(im, "input_forget = 1"), IR_ERR_INPUT;
   if (!default_activations(im, lstm, (int)dirs))
@@ -1043,6 +1042,7 @@ static IrStatus cv_rnn(Importer *im, const OnnxRule *r, int op) {
     if (ins[i] < 0) return onnx_error(im, "input %d (X, W, R) is missing", i);
   const TensorType *x = onnx_type(im, ins[0]), *rt = onnx_type(im, ins[2]);
   if (x->rank != 3 || rt->rank != 3) return onnx_error(im, "X and R must have rank 3");
+  int64_t T = x->dims[layout ? 1 : 0], Bt = x->dims[layout ? 0 : 1];
   int64_t H = onnx_attr_i(im, "hidden_size", rt->dims[2], &ok);
   if (!ok) return IR_ERR_INPUT;
   for (int i = 3; i < last; i++) {
@@ -1051,11 +1051,12 @@ static IrStatus cv_rnn(Importer *im, const OnnxRule *r, int op) {
     int rank = 2;
     DType dt = x->dtype;
     if (i == 4) { /* sequence_lens */
-      dims[0] = x->dims[1];
+      dims[0] = Bt;
       rank = 1;
       dt = DT_I32;
-    } else if (i == 5 || i == 6) { /* initial_h, initial_c */
-      dims[1] = x->dims[1];
+    } else if (i == 5 || i == 6) { /* initial_h, initial_c: [D, Bt, H], batch-first [Bt, D, H] */
+      dims[0] = layout ? Bt : dirs;
+      dims[1] = layout ? dirs : Bt;
       dims[2] = H;
       rank = 3;
     } else if (i == 7) { /* P */
@@ -1066,13 +1067,14 @@ static IrStatus cv_rnn(Importer *im, const OnnxRule *r, int op) {
     IrStatus st = new_const(im, dt, rank, dims, 0, &data, &t);
     if (st != IR_OK) return st;
     Tensor fill = {t, data->data};
-    for (int64_t e = 0; i == 4 && e < dims[0]; e++) op_set_int(&fill, e, x->dims[0]);
+    for (int64_t e = 0; i == 4 && e < dims[0]; e++) op_set_int(&fill, e, T);
     if ((st = onnx_emit_const(im, &t, data, NULL, "rnn_default", &ins[i])) != IR_OK) return st;
   }
   OnnxAttrs al = {.n = 0};
   onnx_put_int(im, &al, "hidden_size", H);
   onnx_put_str(im, &al, "direction", dir);
   pass_float(im, &al, "clip", "clip", &ok);
+  if (layout) onnx_put_int(im, &al, "layout", layout);
   if (!lstm) pass_int(im, &al, "linear_before_reset", "linear_before_reset", &ok);
   int nout = named_outputs(im);
   return ok ? emit_named(im, op, ins, last + 1, &al, nout > 0 ? nout : 1) : IR_ERR_INPUT;

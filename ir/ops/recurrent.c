@@ -1,6 +1,6 @@
 /* recurrent.c — recurrent layers with their time loop inside the kernel (ONNX LSTM and GRU,
- * default activations): forward, reverse or bidirectional, with optional biases, sequence
- * lengths, initial states and (LSTM) peepholes. The importer supplies the optional operands
+ * default activations): forward, reverse or bidirectional, sequence-first or batch-first
+ * (layout), with optional biases, sequence lengths, initial states and (LSTM) peepholes. The importer supplies the optional operands
  * ONNX leaves out in the middle (zeros, or full lengths), so here they may only be left out
  * at the end. */
 #include "ir/op.h"
@@ -21,6 +21,7 @@ typedef struct RnnGeom {
   int64_t T, Bt, I, H, D;
   int gates;
   int direction; /* index into direction_names, or -1 */
+  bool batch_first; /* layout = 1: X [Bt, T, I], states [Bt, D, H], Y [Bt, T, D, H] */
 } RnnGeom;
 
 /* Reads the geometry of a recurrent node with `gates` gates from its X and its attributes. */
@@ -29,12 +30,25 @@ static void rnn_geom(const Node *n, const TensorType *x, int gates, RnnGeom *g) 
   g->direction = -1;
   for (int i = 0; direction_names[i]; i++)
     if (!strcmp(dir, direction_names[i])) g->direction = i;
-  g->T = x->dims[0];
-  g->Bt = x->dims[1];
+  g->batch_first = ir_attr_int(n, "layout", 0) == 1;
+  g->T = x->dims[g->batch_first ? 1 : 0];
+  g->Bt = x->dims[g->batch_first ? 0 : 1];
   g->I = x->dims[2];
   g->H = ir_attr_int(n, "hidden_size", 0);
   g->D = g->direction == 2 ? 2 : 1;
   g->gates = gates;
+}
+
+/* Offsets of X[t, b, 0], of the state (d, b) in initial_h / Y_h, and of Y[t, d, b, 0], in
+ * either layout. */
+static int64_t x_at(const RnnGeom *g, int64_t t, int64_t b) {
+  return (g->batch_first ? b * g->T + t : t * g->Bt + b) * g->I;
+}
+static int64_t state_at(const RnnGeom *g, int64_t d, int64_t b) {
+  return (g->batch_first ? b * g->D + d : d * g->Bt + b) * g->H;
+}
+static int64_t y_at(const RnnGeom *g, int64_t t, int64_t d, int64_t b) {
+  return (g->batch_first ? (b * g->T + t) * g->D + d : (t * g->D + d) * g->Bt + b) * g->H;
 }
 
 /* Checks that operand i has shape [d0, d1] (rank 2) or [d0, d1, d2] (rank 3); false
@@ -63,7 +77,9 @@ static bool rnn_infer(InferCtx *c, int gates) {
   if (g.direction < 0)
     return op_fail(c, "direction", "%s: direction must be forward, reverse or bidirectional", op_name(c->node));
   int64_t H;
-  if (!op_int_attr(c, "hidden_size", 0, 1, IR_MAX_ELEMENTS / 8, &H)) return false;
+  int64_t layout;
+  if (!op_int_attr(c, "hidden_size", 0, 1, IR_MAX_ELEMENTS / 8, &H) || !op_int_attr(c, "layout", 0, 0, 1, &layout))
+    return false;
   if (!ir_attr(c->node, "hidden_size")) return op_fail(c, NULL, "%s: the hidden_size attribute is required", op_name(c->node));
   if (ir_attr(c->node, "clip") && !(ir_attr_float(c->node, "clip", 0) > 0))
     return op_fail(c, "clip", "%s: clip must be positive", op_name(c->node));
@@ -75,10 +91,16 @@ static bool rnn_infer(InferCtx *c, int gates) {
   if (c->nin > RNN_LENS && c->in[RNN_LENS]->dims[0] != g.Bt)
     return op_fail(c, NULL, "%s: sequence_lens has %lld entries but the batch is %lld", op_name(c->node),
                    (long long)c->in[RNN_LENS]->dims[0], (long long)g.Bt);
-  if (c->nin > RNN_H0 && !check_dims(c, RNN_H0, "initial_h", 3, g.D, g.Bt, H)) return false;
-  if (c->nin > RNN_C0 && !check_dims(c, RNN_C0, "initial_c", 3, g.D, g.Bt, H)) return false;
+  int64_t s0 = layout ? g.Bt : g.D, s1 = layout ? g.D : g.Bt;
+  if (c->nin > RNN_H0 && !check_dims(c, RNN_H0, "initial_h", 3, s0, s1, H)) return false;
+  if (c->nin > RNN_C0 && !check_dims(c, RNN_C0, "initial_c", 3, s0, s1, H)) return false;
   if (c->nin > RNN_P && !check_dims(c, RNN_P, "P", 2, g.D, 3 * H, 0)) return false;
-  int64_t ydims[4] = {g.T, g.D, g.Bt, H}, sdims[3] = {g.D, g.Bt, H};
+  int64_t ydims[4] = {g.T, g.D, g.Bt, H}, sdims[3] = {s0, s1, H};
+  if (layout) {
+    ydims[0] = g.Bt;
+    ydims[1] = g.T;
+    ydims[2] = g.D;
+  }
   TensorType t = {.dtype = x->dtype, .rank = 4};
   memcpy(t.dims, ydims, sizeof ydims);
   const char *why;
@@ -123,8 +145,8 @@ static void lstm_step(const EvalCtx *c, const RnnGeom *g, int64_t d, int64_t b, 
   const Tensor *w = &c->in[RNN_W], *r = &c->in[RNN_R];
   int64_t H = g->H, G = 4 * H;
   for (int64_t j = 0; j < G; j++) {
-    s->xw[j] = row_dot_tensor(w, d * G + j, g->I, &c->in[RNN_X], (t * g->Bt + b) * g->I) +
-               opt_get(c, RNN_B, d * 2 * G + j) + opt_get(c, RNN_B, d * 2 * G + G + j);
+    s->xw[j] = row_dot_tensor(w, d * G + j, g->I, &c->in[RNN_X], x_at(g, t, b)) + opt_get(c, RNN_B, d * 2 * G + j) +
+               opt_get(c, RNN_B, d * 2 * G + G + j);
     s->hr[j] = row_dot(r, d * G + j, H, s->h);
   }
   for (int64_t j = 0; j < H; j++) {
@@ -147,8 +169,7 @@ static void gru_step(const EvalCtx *c, const RnnGeom *g, int64_t d, int64_t b, i
   int64_t H = g->H, G = 3 * H;
   bool lbr = ir_attr_int(c->node, "linear_before_reset", 0) != 0;
   for (int64_t j = 0; j < G; j++) {
-    s->xw[j] = row_dot_tensor(w, d * G + j, g->I, &c->in[RNN_X], (t * g->Bt + b) * g->I) +
-               opt_get(c, RNN_B, d * 2 * G + j);
+    s->xw[j] = row_dot_tensor(w, d * G + j, g->I, &c->in[RNN_X], x_at(g, t, b)) + opt_get(c, RNN_B, d * 2 * G + j);
     s->hr[j] = row_dot(r, d * G + j, H, s->h) + opt_get(c, RNN_B, d * 2 * G + G + j);
   }
   for (int64_t j = 0; j < H; j++) s->rh[j] = sigmoid(clipped(s->xw[H + j] + s->hr[H + j], clip)) * s->h[j];
@@ -186,7 +207,7 @@ static IrStatus rnn_eval(EvalCtx *c, int gates, RnnStep step) {
   for (int64_t d = 0; d < g.D; d++) {
     bool reverse = g.direction == 1 || d == 1;
     for (int64_t b = 0; b < g.Bt; b++) {
-      int64_t len = c->nin > RNN_LENS ? op_get_int(&c->in[RNN_LENS], b) : g.T, state = (d * g.Bt + b) * H;
+      int64_t len = c->nin > RNN_LENS ? op_get_int(&c->in[RNN_LENS], b) : g.T, state = state_at(&g, d, b);
       for (int64_t j = 0; j < H; j++) {
         s.h[j] = opt_get(c, RNN_H0, state + j);
         s.c[j] = gates == 4 ? opt_get(c, RNN_C0, state + j) : 0.0;
@@ -194,7 +215,7 @@ static IrStatus rnn_eval(EvalCtx *c, int gates, RnnStep step) {
       for (int64_t k = 0; k < len; k++) {
         int64_t t = reverse ? len - 1 - k : k;
         step(c, &g, d, b, t, clip, &s);
-        for (int64_t j = 0; j < H; j++) op_set(&c->out[0], ((t * g.D + d) * g.Bt + b) * H + j, s.h[j]);
+        for (int64_t j = 0; j < H; j++) op_set(&c->out[0], y_at(&g, t, d, b) + j, s.h[j]);
       }
       for (int64_t j = 0; j < H; j++) {
         if (c->nout > 1) op_set(&c->out[1], state + j, s.h[j]);
@@ -219,7 +240,8 @@ static int64_t rnn_macs(const Graph *gr, const Node *n, int gates) {
 /* ---- lstm -------------------------------------------------------------------------------------- */
 
 static const AttrSpec lstm_attrs[] = {
-    {"hidden_size", ATTR_INT, true}, {"direction", ATTR_STR, false}, {"clip", ATTR_FLOAT, false}, {0}};
+    {"hidden_size", ATTR_INT, true}, {"direction", ATTR_STR, false}, {"clip", ATTR_FLOAT, false},
+    {"layout", ATTR_INT, false},     {0}};
 
 static bool lstm_infer(InferCtx *c) { return rnn_infer(c, 4); }
 static IrStatus lstm_eval(EvalCtx *c) { return rnn_eval(c, 4, lstm_step); }
@@ -233,6 +255,7 @@ static const AttrSpec gru_attrs[] = {{"hidden_size", ATTR_INT, true},
                                      {"direction", ATTR_STR, false},
                                      {"clip", ATTR_FLOAT, false},
                                      {"linear_before_reset", ATTR_INT, false},
+                                     {"layout", ATTR_INT, false},
                                      {0}};
 
 static bool gru_infer(InferCtx *c) {

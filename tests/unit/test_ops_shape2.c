@@ -607,6 +607,43 @@ static void test_gru_bidirectional(void **state) {
   }
 }
 
+/* gru with layout 1 (batch-first) on the same data, transposed here: X [Bt, T, I], initial_h
+ * [Bt, D, H], and the expected Y [Bt, T, D, H] and Y_h [Bt, D, H] from gru1_y / gru1_yh. */
+static void test_gru_batch_first(void **state) {
+  (void)state;
+  enum { T = 3, B = 2, I = 2, D = 2, H = 2 };
+  float x[T * B * I], h0[D * B * H], y[T * D * B * H], yh[D * B * H];
+  for (int t = 0; t < T; t++)
+    for (int b = 0; b < B; b++)
+      for (int i = 0; i < I; i++) x[(b * T + t) * I + i] = rnn_x[(t * B + b) * I + i];
+  for (int d = 0; d < D; d++)
+    for (int b = 0; b < B; b++)
+      for (int j = 0; j < H; j++) {
+        h0[(b * D + d) * H + j] = gru_h0[(d * B + b) * H + j];
+        yh[(b * D + d) * H + j] = gru1_yh[(d * B + b) * H + j];
+        for (int t = 0; t < T; t++) y[((b * T + t) * D + d) * H + j] = gru1_y[((t * D + d) * B + b) * H + j];
+      }
+  Run r;
+  run_init(&r, OP_GRU);
+  run_in(&r, ty(DT_F32, 3, B, T, I), x);
+  run_in(&r, ty(DT_F32, 3, D, 3 * H, I), gru_w);
+  run_in(&r, ty(DT_F32, 3, D, 3 * H, H), gru_r);
+  run_in(&r, ty(DT_F32, 2, D, 6 * H), gru_b);
+  run_in(&r, ty(DT_I32, 1, B), (const int32_t[]){3, 2});
+  run_in(&r, ty(DT_F32, 3, B, D, H), h0);
+  run_out(&r, 0, ty(DT_F32, 4, B, T, D, H));
+  run_out(&r, 1, ty(DT_F32, 3, B, D, H));
+  attr_int(&r, "hidden_size", H);
+  attr_str(&r, "direction", "bidirectional");
+  attr_int(&r, "linear_before_reset", 1);
+  attr_int(&r, "layout", 1);
+  run_ok(&r);
+  check_type(&r.out_t[0], DT_F32, 4, B, T, D, H);
+  check_f32(&r.out[0], y, T * D * B * H);
+  check_f32(&r.out[1], yh, D * B * H);
+  run_free(&r);
+}
+
 /* A W of the wrong shape, an unknown direction, a sequence longer than X (a run-time
  * error), a hidden_size that disagrees with R. */
 static void test_rnn_errors(void **state) {
@@ -660,6 +697,7 @@ int main(void) {
       cmocka_unit_test(test_resize_errors),
       cmocka_unit_test(test_lstm_bidirectional),
       cmocka_unit_test(test_gru_bidirectional),
+      cmocka_unit_test(test_gru_batch_first),
       cmocka_unit_test(test_rnn_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
