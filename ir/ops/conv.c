@@ -2,8 +2,6 @@
  * ConvTranspose), with groups, strides, dilations, pads and an optional bias. */
 #include "ir/op.h"
 
-#include <string.h>
-
 static const AttrSpec conv2d_attrs[] = {
     {"strides", ATTR_INTS, false}, {"pads", ATTR_INTS, false}, {"dilations", ATTR_INTS, false},
     {"group", ATTR_INT, false},    {0}};
@@ -204,12 +202,7 @@ static bool conv_transpose_infer(InferCtx *c) {
     return op_fail(c, NULL, "conv_transpose: bias has %lld entries but there are %lld output channels",
                    (long long)c->in[2]->dims[0], (long long)m);
   int64_t dims[4] = {g.N, m, g.OH, g.OW};
-  TensorType t = {.dtype = x->dtype, .rank = 4};
-  memcpy(t.dims, dims, sizeof dims);
-  const char *bad;
-  if (!ir_type_valid(&t, &bad)) return op_fail(c, NULL, "conv_transpose: the result: %s", bad);
-  op_out(c, 0, x->dtype, 4, dims);
-  return true;
+  return op_out_checked(c, 0, x->dtype, 4, dims);
 }
 
 /* Whether tap k carries some input position i in [0, in) to output position o, that is

@@ -101,11 +101,7 @@ static bool rnn_infer(InferCtx *c, int gates) {
     ydims[1] = g.T;
     ydims[2] = g.D;
   }
-  TensorType t = {.dtype = x->dtype, .rank = 4};
-  memcpy(t.dims, ydims, sizeof ydims);
-  const char *why;
-  if (!ir_type_valid(&t, &why)) return op_fail(c, NULL, "%s: Y: %s", op_name(c->node), why);
-  op_out(c, 0, x->dtype, 4, ydims);
+  if (!op_out_checked(c, 0, x->dtype, 4, ydims)) return false;
   for (int i = 1; i < c->nout; i++) op_out(c, i, x->dtype, 3, sdims);
   return true;
 }

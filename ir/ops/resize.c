@@ -105,12 +105,7 @@ static bool resize_infer(InferCtx *c) {
   const char *attr, *why = resize_plan(c->node, c->in[0], &p, &attr);
   if (why) return op_fail(c, attr, "resize: %s", why);
   if (p.mode != RS_NEAREST && !op_check_dtype(c, 0, float_dtypes)) return false;
-  TensorType t = {.dtype = c->in[0]->dtype, .rank = p.rank};
-  memcpy(t.dims, p.out, sizeof(int64_t) * (size_t)p.rank);
-  const char *bad;
-  if (!ir_type_valid(&t, &bad)) return op_fail(c, NULL, "resize: the result: %s", bad);
-  op_out(c, 0, t.dtype, t.rank, t.dims);
-  return true;
+  return op_out_checked(c, 0, c->in[0]->dtype, p.rank, p.out);
 }
 
 /* The input coordinate of output index x along dimension d (ONNX's coordinate

@@ -369,8 +369,7 @@ static bool gather_infer(InferCtx *c) {
   for (int i = 0; i < axis; i++) dims[r++] = x->dims[i];
   for (int i = 0; i < ix->rank; i++) dims[r++] = ix->dims[i];
   for (int i = axis + 1; i < x->rank; i++) dims[r++] = x->dims[i];
-  op_out(c, 0, x->dtype, r, dims);
-  return true;
+  return op_out_checked(c, 0, x->dtype, r, dims);
 }
 
 /* Y[outer, j, inner] = X[outer, indices[j], inner]; a negative index counts from the end. An
@@ -492,8 +491,7 @@ static bool pad_infer(InferCtx *c) {
                      ir_attr_str(c->node, "mode", ""), i);
     dims[i] = d;
   }
-  op_out(c, 0, x->dtype, x->rank, dims);
-  return true;
+  return op_out_checked(c, 0, x->dtype, x->rank, dims);
 }
 
 /* The input index that an out-of-range index i (of a dimension of size d > 0) reads in
@@ -559,11 +557,7 @@ static bool expand_infer(InferCtx *c) {
     s.dims[i] = shape[i];
   }
   TensorType out;
-  if (!op_broadcast(c, x, &s, &out)) return false;
-  const char *why;
-  if (!ir_type_valid(&out, &why)) return op_fail(c, "shape", "expand: the result: %s", why);
-  op_out(c, 0, x->dtype, out.rank, out.dims);
-  return true;
+  return op_broadcast(c, x, &s, &out) && op_out_checked(c, 0, x->dtype, out.rank, out.dims);
 }
 
 /* Y[i] = X[i broadcast into X's shape]. */
