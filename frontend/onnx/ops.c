@@ -662,7 +662,8 @@ static IrStatus cv_axis(Importer *im, const OnnxRule *r, int op) {
 }
 
 /* Squeeze and Unsqueeze: axes from the attribute (before 13) or the constant input 1 (from
- * 13). Squeeze without axes removes every dimension of size 1: those are listed here. */
+ * 13). Squeeze without axes (or with an empty axes input) removes every dimension of size 1:
+ * those are listed here, since lathe's `axes = []` removes none. */
 static IrStatus cv_squeeze(Importer *im, const OnnxRule *r, int op) {
   bool ok = true;
   ValueId x = onnx_input(im, 0);
@@ -682,7 +683,7 @@ static IrStatus cv_squeeze(Importer *im, const OnnxRule *r, int op) {
   }
   bool unsqueeze = !strcmp(r->op_type, "Unsqueeze");
   if (unsqueeze && !have) return onnx_error(im, "has no axes");
-  if (!have) {
+  if (!have || (n == 0 && !unsqueeze)) { /* an empty axes input squeezes every 1, as onnxruntime does */
     const TensorType *t = onnx_type(im, x);
     for (int i = 0; i < t->rank; i++)
       if (t->dims[i] == 1) axes[n++] = i;
