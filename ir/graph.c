@@ -92,16 +92,21 @@ const char *ir_attr_str(const Node *n, const char *name, const char *def) {
   return a && a->kind == ATTR_STR ? a->u.s : def;
 }
 
+/* A present list with no entries (`[]`) may carry a NULL array: it reads as this empty one,
+ * so callers can tell it from an absent attribute. */
+static const int64_t no_ints[1];
+static const double no_floats[1];
+
 const int64_t *ir_attr_ints(const Node *n, const char *name, int *count) {
   const Attr *a = ir_attr(n, name);
-  if (a && a->kind == ATTR_INTS) { *count = a->n; return a->u.ints; }
+  if (a && a->kind == ATTR_INTS) { *count = a->n; return a->u.ints ? a->u.ints : no_ints; }
   *count = 0;
   return NULL;
 }
 
 const double *ir_attr_floats(const Node *n, const char *name, int *count) {
   const Attr *a = ir_attr(n, name);
-  if (a && a->kind == ATTR_FLOATS) { *count = a->n; return a->u.floats; }
+  if (a && a->kind == ATTR_FLOATS) { *count = a->n; return a->u.floats ? a->u.floats : no_floats; }
   *count = 0;
   return NULL;
 }

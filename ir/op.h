@@ -115,6 +115,9 @@ const char *op_shape_str(const TensorType *t, char *buf, size_t size);
 const char *op_name(const Node *n);
 /* Sets output i to a plain row-major type (no layout, no quantization). */
 void op_out(InferCtx *c, int i, DType dtype, int rank, const int64_t *dims);
+/* The same for a shape computed from attributes: false (reported) when it is not a valid
+ * type (a rank over 8, too many elements or bytes). */
+bool op_out_checked(InferCtx *c, int i, DType dtype, int rank, const int64_t *dims);
 /* Checks that input i has rank `rank`; false (reported) otherwise. */
 bool op_check_rank(InferCtx *c, int i, int rank);
 /* Checks that input i has the dtype of input j; false (reported) otherwise. */

@@ -452,6 +452,21 @@ bool onnx_const_ints(Importer *im, int i, const char *what, int64_t *out, int ma
   return true;
 }
 
+bool onnx_const_floats(Importer *im, int i, const char *what, double *out, int max, int *n) {
+  ValueId v = onnx_input(im, i);
+  const Node *c = onnx_const_node(im, v);
+  if (!c) return not_constant(im, i, what);
+  const TensorType *t = onnx_type(im, v);
+  int64_t numel = ir_type_numel(t);
+  if (numel > max)
+    return onnx_error(im, "%s (input %d) has %lld elements; at most %d are allowed", what, i, (long long)numel, max),
+           false;
+  Tensor tensor = {*t, c->data->data};
+  for (int64_t k = 0; k < numel; k++) out[k] = op_get(&tensor, k);
+  *n = (int)numel;
+  return true;
+}
+
 bool onnx_const_scalar(Importer *im, int i, const char *what, double *out) {
   ValueId v = onnx_input(im, i);
   const Node *c = onnx_const_node(im, v);

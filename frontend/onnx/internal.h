@@ -141,6 +141,8 @@ const Node *onnx_const_node(const Importer *im, ValueId v);
 /* Reads input i, which must be a constant integer tensor of at most max elements, into
  * out[0..*n); when it is not a constant, reports it as unsupported (naming `what`). */
 bool onnx_const_ints(Importer *im, int i, const char *what, int64_t *out, int max, int *n);
+/* The same for a constant tensor of any numeric type, read as doubles. */
+bool onnx_const_floats(Importer *im, int i, const char *what, double *out, int max, int *n);
 /* Reads input i, which must be a constant scalar (or one-element) tensor, as a double. */
 bool onnx_const_scalar(Importer *im, int i, const char *what, double *out);
 

@@ -292,7 +292,7 @@ static int window_dims(Importer *im, ValueId x) {
   int rank = onnx_type(im, x)->rank;
   if (rank == 3 || rank == 4) return rank - 2;
   onnx_unsupported(im, "a %d-D window (lathe's %s is 1-D or 2-D: inputs of rank 3 or 4)", rank > 2 ? rank - 2 : 0,
-                   strcmp(im->node->op_type, "Conv") ? "pooling" : "convolution");
+                   strncmp(im->node->op_type, "Conv", 4) ? "pooling" : "convolution");
   return 0;
 }
 
@@ -354,6 +354,74 @@ static IrStatus cv_conv(Importer *im, const OnnxRule *r, int op) {
   return ok ? emit_window(im, op, nd, ins, n, &al, 1, NULL) : IR_ERR_INPUT;
 }
 
+/* ConvTranspose, 1-D or 2-D, weights [C, M/group, k...]: strides, dilations, group,
+ * output_padding and output_shape are passed on (lathe's conv_transpose derives the pads
+ * from output_shape as ONNX does); auto_pad SAME_UPPER / SAME_LOWER asks for an output of
+ * in * stride, its total padding split with the larger half at the end (UPPER) or the start
+ * (LOWER). */
+static IrStatus cv_conv_transpose(Importer *im, const OnnxRule *r, int op) {
+  ValueId ins[3];
+  int n = gather_inputs(im, 0, 2, ins);
+  if (n < 0) return IR_ERR_INPUT;
+  int nd = window_dims(im, ins[0]);
+  if (!nd) return IR_ERR_INPUT;
+  if (onnx_type(im, ins[1])->rank != nd + 2)
+    return onnx_error(im, "the weights have rank %d, not %d", onnx_type(im, ins[1])->rank, nd + 2);
+  IrStatus st;
+  if (nd == 1 && ((st = lift_1d(im, ins[0], "2d", &ins[0])) != IR_OK ||
+                  (st = lift_1d(im, ins[1], "w2d", &ins[1])) != IR_OK))
+    return st;
+  const TensorType *x = onnx_type(im, ins[0]), *w = onnx_type(im, ins[1]);
+  bool ok = true;
+  int64_t k[2] = {w->dims[2], w->dims[3]}, ks[2], s[2], dil[2], pads[4] = {0, 0, 0, 0}, outpad[2] = {0, 0};
+  if (!window_ints(im, "kernel_shape", nd, 0, ks, &ok) || !window_ints(im, "strides", nd, 1, s, &ok) ||
+      !window_ints(im, "dilations", nd, 1, dil, &ok))
+    return IR_ERR_INPUT;
+  if (onnx_attr(im, "kernel_shape") && (ks[0] != k[0] || ks[1] != k[1]))
+    return onnx_error(im, "kernel_shape differs from the weights' shape");
+  int nop = 0, nos = 0;
+  const int64_t *op_v = onnx_attr_ints(im, "output_padding", 8, &nop, &ok);
+  const int64_t *os_v = onnx_attr_ints(im, "output_shape", 8, &nos, &ok);
+  const char *mode = onnx_attr_s(im, "auto_pad", "NOTSET", &ok);
+  if (!ok) return IR_ERR_INPUT;
+  if (op_v && nop != nd) return onnx_error(im, "output_padding has %d entries, not %d", nop, nd);
+  for (int i = 0; op_v && i < nd; i++) outpad[2 - nd + i] = op_v[i];
+  OnnxAttrs al = {.n = 0};
+  int64_t oshape[2] = {1, 1};
+  bool same = !strcmp(mode, "SAME_UPPER") || !strcmp(mode, "SAME_LOWER");
+  if (os_v) { /* spatial sizes, or (as some exporters write) N, C and the spatial sizes */
+    if (nos != nd && nos != nd + 2) return onnx_error(im, "output_shape has %d entries, not %d", nos, nd);
+    for (int i = 0; i < nd; i++) oshape[2 - nd + i] = os_v[nos - nd + i];
+  } else if (same) {
+    for (int i = 0; i < 2; i++) {
+      int64_t in = x->dims[2 + i], out, full;
+      if (!ir_mul_ok(in, s[i], &out) || !ir_mul_ok(in > 0 ? in - 1 : 0, s[i], &full) ||
+          !ir_add_ok(full, (k[i] - 1) * dil[i] + 1 + outpad[i], &full))
+        return onnx_error(im, "the output is too large");
+      int64_t total = full - out, small = total >= 0 ? total / 2 : -((-total + 1) / 2), big = total - small;
+      bool upper = !strcmp(mode, "SAME_UPPER");
+      pads[i] = upper ? small : big;
+      pads[i + 2] = upper ? big : small;
+      oshape[i] = out;
+    }
+    if (pads[0] < 0 || pads[1] < 0 || pads[2] < 0 || pads[3] < 0) { /* negative: as output_shape (LOWER split) */
+      if (!strcmp(mode, "SAME_UPPER") && (pads[0] != pads[2] || pads[1] != pads[3]))
+        return onnx_unsupported(im, "auto_pad SAME_UPPER with a negative, uneven total padding"), IR_ERR_INPUT;
+      os_v = oshape;
+      for (int i = 0; i < 4; i++) pads[i] = 0;
+    }
+  } else if (!resolve_pads(im, nd, x, k, s, dil, pads, &ok)) {
+    return IR_ERR_INPUT;
+  }
+  onnx_put_ints(im, &al, "strides", s, 2);
+  onnx_put_ints(im, &al, "pads", pads, 4);
+  onnx_put_ints(im, &al, "dilations", dil, 2);
+  onnx_put_int(im, &al, "group", onnx_attr_i(im, "group", 1, &ok));
+  if (outpad[0] || outpad[1]) onnx_put_ints(im, &al, "output_padding", outpad, 2);
+  if (os_v) onnx_put_ints(im, &al, "output_shape", oshape, 2);
+  return ok ? emit_window(im, op, nd, ins, n, &al, 1, NULL) : IR_ERR_INPUT;
+}
+
 /* MaxPool and AveragePool, 1-D or 2-D: auto_pad resolved into pads; MaxPool's optional
  * Indices output (row-major storage order only; the flat indices of [N, C, 1, W] are those of
  * [N, C, W]). */
@@ -396,6 +464,45 @@ static IrStatus cv_global_max_pool(Importer *im, const OnnxRule *r, int op) {
   OnnxAttrs al = {.n = 0};
   onnx_put_ints(im, &al, "kernel", k, 2);
   return emit_named(im, op, &x, 1, &al, 1);
+}
+
+/* ---- resampling --------------------------------------------------------------------------------------- */
+
+/* Resize: the scales or sizes (constant inputs) become attributes, and the roi for
+ * tf_crop_and_resize; the other attributes are passed on. Resize-10 has only the scales
+ * input and resizes with asymmetric coordinates (nearest: floor). */
+static IrStatus cv_resize(Importer *im, const OnnxRule *r, int op) {
+  bool ok = true;
+  ValueId x = onnx_input(im, 0);
+  double scales[IR_MAX_RANK], roi[2 * IR_MAX_RANK];
+  int64_t sizes[IR_MAX_RANK];
+  int ns = 0, nz = 0, nr = 0, si = r->since >= 11 ? 2 : 1;
+  if (onnx_input(im, si) >= 0 && !onnx_const_floats(im, si, "the scales", scales, IR_MAX_RANK, &ns))
+    return IR_ERR_INPUT;
+  if (r->since >= 11 && onnx_input(im, 3) >= 0 && !onnx_const_ints(im, 3, "the sizes", sizes, IR_MAX_RANK, &nz))
+    return IR_ERR_INPUT;
+  OnnxAttrs al = {.n = 0};
+  onnx_put_str(im, &al, "mode", onnx_attr_s(im, "mode", "nearest", &ok));
+  if (r->since >= 11) {
+    const char *ct = onnx_attr_s(im, "coordinate_transformation_mode", "half_pixel", &ok);
+    onnx_put_str(im, &al, "coordinate_transformation_mode", ct);
+    onnx_put_str(im, &al, "nearest_mode", onnx_attr_s(im, "nearest_mode", "round_prefer_floor", &ok));
+    pass_float(im, &al, "cubic_coeff_a", "cubic_coeff_a", &ok);
+    pass_int(im, &al, "exclude_outside", "exclude_outside", &ok);
+    pass_float(im, &al, "extrapolation_value", "extrapolation_value", &ok);
+    if (ok && !strcmp(ct, "tf_crop_and_resize")) {
+      if (onnx_input(im, 1) < 0) return onnx_error(im, "tf_crop_and_resize needs the roi input");
+      if (!onnx_const_floats(im, 1, "the roi", roi, 2 * IR_MAX_RANK, &nr)) return IR_ERR_INPUT;
+      onnx_put_floats(im, &al, "roi", roi, nr);
+    }
+  } else {
+    onnx_put_str(im, &al, "coordinate_transformation_mode", "asymmetric");
+    onnx_put_str(im, &al, "nearest_mode", "floor");
+  }
+  if (nz > 0) onnx_put_ints(im, &al, "sizes", sizes, nz);
+  else if (ns > 0) onnx_put_floats(im, &al, "scales", scales, ns);
+  else return onnx_error(im, "has neither scales nor sizes");
+  return ok ? emit_named(im, op, &x, 1, &al, 1) : IR_ERR_INPUT;
 }
 
 /* ---- normalization ------------------------------------------------------------------------------------- */
@@ -585,7 +692,8 @@ static IrStatus cv_axis(Importer *im, const OnnxRule *r, int op) {
 }
 
 /* Squeeze and Unsqueeze: axes from the attribute (before 13) or the constant input 1 (from
- * 13). Squeeze without axes removes every dimension of size 1: those are listed here. */
+ * 13). Squeeze without axes (or with an empty axes input) removes every dimension of size 1:
+ * those are listed here, since lathe's `axes = []` removes none. */
 static IrStatus cv_squeeze(Importer *im, const OnnxRule *r, int op) {
   bool ok = true;
   ValueId x = onnx_input(im, 0);
@@ -605,7 +713,7 @@ static IrStatus cv_squeeze(Importer *im, const OnnxRule *r, int op) {
   }
   bool unsqueeze = !strcmp(r->op_type, "Unsqueeze");
   if (unsqueeze && !have) return onnx_error(im, "has no axes");
-  if (!have) {
+  if (!have || (n == 0 && !unsqueeze)) { /* an empty axes input squeezes every 1, as onnxruntime does */
     const TensorType *t = onnx_type(im, x);
     for (int i = 0; i < t->rank; i++)
       if (t->dims[i] == 1) axes[n++] = i;
@@ -643,7 +751,7 @@ static IrStatus cv_split(Importer *im, const OnnxRule *r, int op) {
   if (n != nout) return onnx_error(im, "has %d split sizes but %d outputs", n, nout);
   OnnxAttrs al = {.n = 0};
   onnx_put_int(im, &al, "axis", axis);
-  onnx_put_ints(im, &al, "sizes", sizes, n);
+  onnx_put_ints(im, &al, "split", sizes, n);
   return emit_named(im, op, &x, 1, &al, nout);
 }
 
@@ -927,6 +1035,82 @@ static IrStatus cv_range(Importer *im, const OnnxRule *r, int op) {
   return onnx_emit_const(im, &t, data, out_name(im, 0), NULL, &v);
 }
 
+/* ---- recurrent layers ------------------------------------------------------------------------------- */
+
+/* Whether the node's activations (when given) are the defaults: per direction Sigmoid,
+ * Tanh, Tanh (LSTM) or Sigmoid, Tanh (GRU). */
+static bool default_activations(Importer *im, bool lstm, int dirs) {
+  const Onnx__AttributeProto *a = onnx_attr(im, "activations");
+  if (!a) return true;
+  static const char *const want[3] = {"Sigmoid", "Tanh", "Tanh"};
+  int per = lstm ? 3 : 2;
+  if (a->n_strings != (size_t)(per * dirs)) return false;
+  for (int i = 0; i < per * dirs; i++)
+    if (a->strings[i].len != strlen(want[i % per]) || memcmp(a->strings[i].data, want[i % per], a->strings[i].len))
+      return false;
+  return true;
+}
+
+/* LSTM and GRU (default activations): hidden_size, direction, clip, layout and
+ * linear_before_reset pass on. lathe's lstm and gru leave optional operands out only at the
+ * end, so one ONNX leaves out before a present one becomes a constant that means the same:
+ * zero biases, every sequence at full length, zero initial states, zero peepholes. */
+static IrStatus cv_rnn(Importer *im, const OnnxRule *r, int op) {
+  bool ok = true, lstm = !strcmp(r->op_type, "LSTM");
+  int gates = lstm ? 4 : 3, max_in = lstm ? 8 : 6;
+  const char *dir = onnx_attr_s(im, "direction", "forward", &ok);
+  int64_t dirs = !strcmp(dir, "bidirectional") ? 2 : 1;
+  int64_t layout = onnx_attr_i(im, "layout", 0, &ok);
+  if (lstm && onnx_attr_i(im, "input_forget", 0, &ok) != 0)
+    return onnx_unsupported(im, "input_forget = 1"), IR_ERR_INPUT;
+  if (!default_activations(im, lstm, (int)dirs))
+    return onnx_unsupported(im, "activations other than the defaults"), IR_ERR_INPUT;
+  ValueId ins[8];
+  int last = 2;
+  for (int i = 0; i < max_in; i++)
+    if ((ins[i] = onnx_input(im, i)) >= 0) last = i;
+  for (int i = 0; i < 3; i++)
+    if (ins[i] < 0) return onnx_error(im, "input %d (X, W, R) is missing", i);
+  const TensorType *x = onnx_type(im, ins[0]), *rt = onnx_type(im, ins[2]);
+  if (x->rank != 3 || rt->rank != 3) return onnx_error(im, "X and R must have rank 3");
+  int64_t T = x->dims[layout ? 1 : 0], Bt = x->dims[layout ? 0 : 1];
+  int64_t H = onnx_attr_i(im, "hidden_size", rt->dims[2], &ok);
+  if (!ok) return IR_ERR_INPUT;
+  for (int i = 3; i < last; i++) {
+    if (ins[i] >= 0) continue;
+    int64_t dims[3] = {dirs, 2 * gates * H, 0};
+    int rank = 2;
+    DType dt = x->dtype;
+    if (i == 4) { /* sequence_lens */
+      dims[0] = Bt;
+      rank = 1;
+      dt = DT_I32;
+    } else if (i == 5 || i == 6) { /* initial_h, initial_c: [D, Bt, H], batch-first [Bt, D, H] */
+      dims[0] = layout ? Bt : dirs;
+      dims[1] = layout ? dirs : Bt;
+      dims[2] = H;
+      rank = 3;
+    } else if (i == 7) { /* P */
+      dims[1] = 3 * H;
+    }
+    TensorType t;
+    IrBuffer *data;
+    IrStatus st = new_const(im, dt, rank, dims, 0, &data, &t);
+    if (st != IR_OK) return st;
+    Tensor fill = {t, data->data};
+    for (int64_t e = 0; i == 4 && e < dims[0]; e++) op_set_int(&fill, e, T);
+    if ((st = onnx_emit_const(im, &t, data, NULL, "rnn_default", &ins[i])) != IR_OK) return st;
+  }
+  OnnxAttrs al = {.n = 0};
+  onnx_put_int(im, &al, "hidden_size", H);
+  onnx_put_str(im, &al, "direction", dir);
+  pass_float(im, &al, "clip", "clip", &ok);
+  if (layout) onnx_put_int(im, &al, "layout", layout);
+  if (!lstm) pass_int(im, &al, "linear_before_reset", "linear_before_reset", &ok);
+  int nout = named_outputs(im);
+  return ok ? emit_named(im, op, ins, last + 1, &al, nout > 0 ? nout : 1) : IR_ERR_INPUT;
+}
+
 /* ---- the table ------------------------------------------------------------------------------------------ */
 
 /* Sorted by op type (as strcmp orders them: "PRelu" before "Pad"), then since. Rows before
@@ -950,6 +1134,8 @@ static const OnnxRule rules[] = {
      "value value_float value_floats value_int value_ints value_string value_strings sparse_value", cv_constant},
     {"ConstantOfShape", 9, NULL, 1, 1, 1, "value", cv_constant_of_shape},
     {"Conv", 1, "conv2d", 2, 3, 1, "auto_pad dilations group kernel_shape pads strides", cv_conv},
+    {"ConvTranspose", 1, "conv_transpose", 2, 3, 1,
+     "auto_pad dilations group kernel_shape output_padding output_shape pads strides", cv_conv_transpose},
     {"Div", 7, "div", 2, 2, 1, "", cv_plain},
     {"Dropout", 7, NULL, 1, 1, 2, "ratio", cv_dropout},
     {"Dropout", 12, NULL, 1, 3, 2, "seed", cv_dropout},
@@ -958,6 +1144,8 @@ static const OnnxRule rules[] = {
     {"Exp", 6, "exp", 1, 1, 1, "", cv_plain},
     {"Expand", 8, "expand", 2, 2, 1, "", cv_expand},
     {"Flatten", 1, "flatten", 1, 1, 1, "axis", cv_flatten},
+    {"GRU", 7, "gru", 3, 6, 2,
+     "activation_alpha activation_beta activations clip direction hidden_size layout linear_before_reset", cv_rnn},
     {"Gather", 1, "gather", 2, 2, 1, "axis", cv_axis},
     {"Gemm", 7, "gemm", 2, 3, 1, "alpha beta transA transB", cv_gemm},
     {"GlobalAveragePool", 1, "global_average_pool", 1, 1, 1, "", cv_plain},
@@ -965,6 +1153,8 @@ static const OnnxRule rules[] = {
     {"HardSigmoid", 6, "hard_sigmoid", 1, 1, 1, "alpha beta", cv_unary_attrs},
     {"HardSwish", 14, "hard_swish", 1, 1, 1, "", cv_plain},
     {"Identity", 1, NULL, 1, 1, 1, "", cv_identity},
+    {"LSTM", 7, "lstm", 3, 8, 3,
+     "activation_alpha activation_beta activations clip direction hidden_size input_forget layout", cv_rnn},
     {"LayerNormalization", 17, "layer_norm", 2, 3, 3, "axis epsilon stash_type", cv_layer_norm},
     {"LeakyRelu", 6, "leaky_relu", 1, 1, 1, "alpha", cv_unary_attrs},
     {"Log", 6, "log", 1, 1, 1, "", cv_plain},
@@ -991,6 +1181,11 @@ static const OnnxRule rules[] = {
     {"Relu", 6, "relu", 1, 1, 1, "", cv_plain},
     {"Reshape", 5, "reshape", 2, 2, 1, "", cv_reshape},
     {"Reshape", 14, "reshape", 2, 2, 1, "allowzero", cv_reshape},
+    {"Resize", 10, "resize", 2, 2, 1, "mode", cv_resize},
+    {"Resize", 11, "resize", 1, 4, 1,
+     "coordinate_transformation_mode cubic_coeff_a exclude_outside extrapolation_value mode nearest_mode", cv_resize},
+    {"Resize", 13, "resize", 1, 4, 1,
+     "coordinate_transformation_mode cubic_coeff_a exclude_outside extrapolation_value mode nearest_mode", cv_resize},
     {"Shape", 1, NULL, 1, 1, 1, "", cv_shape},
     {"Shape", 15, NULL, 1, 1, 1, "end start", cv_shape},
     {"Sigmoid", 6, "sigmoid", 1, 1, 1, "", cv_plain},

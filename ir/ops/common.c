@@ -133,6 +133,13 @@ void op_out(InferCtx *c, int i, DType dtype, int rank, const int64_t *dims) {
   t->quant = NULL;
 }
 
+bool op_out_checked(InferCtx *c, int i, DType dtype, int rank, const int64_t *dims) {
+  const char *why;
+  op_out(c, i, dtype, rank, dims);
+  if (!ir_type_valid(&c->out[i], &why)) return op_fail(c, NULL, "%s: result %d: %s", op_name(c->node), i, why);
+  return true;
+}
+
 bool op_window_out(InferCtx *c, const char *what, int64_t in, int64_t k, int64_t stride, int64_t dil,
                    int64_t pad_begin, int64_t pad_end, bool ceil_mode, int64_t *out) {
   int64_t span, padded, room;

@@ -390,6 +390,38 @@ static void test_cast_and_layer_norm(void **state) {
   diag_end(&d);
 }
 
+/* GRU with B and sequence_lens left out before initial_h: the importer supplies a zero B and
+ * full lengths as constants, so lathe's gru gets 6 operands. With W = R = 0 every gate is
+ * sigmoid(0) = 0.5 and the candidate tanh(0) = 0, so each step halves h: h0 = [4, -2] gives
+ * [2, -1], then Y_h = [1, -0.5] (by hand). */
+static void test_gru_optional_inputs(void **state) {
+  (void)state;
+  DiagSink d;
+  diag_start(&d);
+  Model *md = model(14);
+  static const float w[6] = {0}, r[12] = {0}, h0[2] = {4, -2};
+  int64_t wd[3] = {1, 6, 1}, rd[3] = {1, 6, 2}, hd[3] = {1, 1, 2};
+  add_init(md, tensor_raw("w", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 3, wd, w, sizeof w));
+  add_init(md, tensor_raw("r", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 3, rd, r, sizeof r));
+  add_init(md, tensor_raw("h0", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 3, hd, h0, sizeof h0));
+  add_input(md, vinfo("x", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, "2,1,1"));
+  add_node(md, node("GRU", "gru1", "x,w,r,,,h0", ",yh", attr_i("hidden_size", 2), NULL));
+  add_output(md, vinfo("yh", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, "1,1,2"));
+  Graph *g;
+  assert_int_equal(import_model(md, NULL, &g, NULL, &d), IR_OK);
+  const Node *gru = NULL;
+  for (int i = 0; i < g->body->nnodes; i++)
+    if (g->nodes[g->body->nodes[i]].op == OP_GRU) gru = &g->nodes[g->body->nodes[i]];
+  assert_non_null(gru);
+  assert_int_equal(gru->ninputs, 6);
+  assert_int_equal(g->values[gru->inputs[4]].type.dtype, DT_I32);
+  float x[2] = {0.5f, -1}, yh[2];
+  run1(g, x, yh);
+  assert_true(yh[0] == 1.0f && yh[1] == -0.5f);
+  ir_graph_free(g);
+  diag_end(&d);
+}
+
 /* Dynamic dimensions are fixed with --shape; the static ones must agree. */
 static void test_shape_override(void **state) {
   (void)state;
@@ -748,6 +780,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_shape_subgraph_folds, teardown_pool),
       cmocka_unit_test_teardown(test_softmax_legacy, teardown_pool),
       cmocka_unit_test_teardown(test_cast_and_layer_norm, teardown_pool),
+      cmocka_unit_test_teardown(test_gru_optional_inputs, teardown_pool),
       cmocka_unit_test_teardown(test_shape_override, teardown_pool),
       cmocka_unit_test_teardown(test_save_and_load, teardown_pool),
       cmocka_unit_test_teardown(test_truncated_and_corrupted, teardown_pool),
