@@ -6,15 +6,16 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR     ?= $(if $(CI),ON,OFF)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build demo test test-asan check-all clean help
+.PHONY: all deps build demo test test-real test-asan check-all clean help
 
 all: build
 
 help:
 	@echo "make demo       install what is missing, build, run the digits model"
-	@echo "make test       install what is missing, build, run every test"
+	@echo "make test       install what is missing, build, run every test but the real models"
+	@echo "make test-real  real models (ResNet-18, MobileNetV2, a transformer) against ONNX Runtime"
 	@echo "make test-asan  the whole test suite under AddressSanitizer and UBSan"
-	@echo "make check-all  test, test-asan, then the long sweeps (run before resolving an issue)"
+	@echo "make check-all  test, test-real, test-asan, then the long sweeps (run before resolving an issue)"
 	@echo "make clean      remove the build folders"
 
 deps:
@@ -28,15 +29,18 @@ demo: build
 	$(BUILD)/examples/digits/digits_demo examples/digits
 
 test: build
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) -LE real
+
+test-real: build
+	ctest --test-dir $(BUILD) --output-on-failure -L real
 
 test-asan: deps
 	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DLATHE_SANITIZE=ON -DLATHE_WERROR=$(WERROR) $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD_ASAN) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS)
+	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS) -LE real
 
-check-all: test test-asan
+check-all: test test-real test-asan
 	sh tests/systolic/sweep.sh $(BUILD)/lathe $(BUILD) .
 
 clean:
