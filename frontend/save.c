@@ -53,7 +53,8 @@ static void drop_temp(char *name) {
 
 bool ir_save_weights_filter(const Graph *g, const Node *n) {
   if (n->op != OP_CONST || !n->data) return false;
-  return n->const_kind == CONST_WEIGHT || ir_type_numel(&g->values[n->outputs[0]].type) > IR_SAVE_INLINE_MAX_ELEMENTS;
+  const TensorType *t = &g->values[n->outputs[0]].type;
+  return n->const_kind == CONST_WEIGHT || (!t->layout && ir_type_numel(t) > IR_SAVE_INLINE_MAX_ELEMENTS);
 }
 
 /* The name const node n's data has in the sidecar: its weight's, else its value's. */

@@ -11,7 +11,7 @@ typedef bool (*IrSaveFilter)(const Graph *g, const Node *n);
 enum { IR_SAVE_INLINE_MAX_ELEMENTS = 16 };
 
 /* The default filter: every weight("name") const, and every dense const of more than
- * IR_SAVE_INLINE_MAX_ELEMENTS elements. */
+ * IR_SAVE_INLINE_MAX_ELEMENTS elements without a layout (safetensors holds row-major data). */
 bool ir_save_weights_filter(const Graph *g, const Node *n);
 
 /* Writes g as text IR to lathe_path and the constants to_sidecar picks to a safetensors

@@ -108,8 +108,11 @@ static IrStatus fold_into(Graph *g, NodeId bn_id, NodeId p_id, const double *k, 
   p->inputs = in;
   p->ninputs = 3;
   if (p->op == OP_GEMM) {
-    p->attrs = attrs_without(g, p, "beta", &p->nattrs);
-    if (!p->attrs) return diag_oom(d, loc);
+    int count;
+    Attr *attrs = attrs_without(g, p, "beta", &count);
+    if (!attrs) return diag_oom(d, loc);
+    p->attrs = attrs;
+    p->nattrs = count;
   }
   pass_replace_uses(g, g->body, bn->outputs[0], p->outputs[0]);
   c->changed = true;

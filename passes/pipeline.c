@@ -135,8 +135,8 @@ static IrStatus sample_check(const Graph *g, const Sample *s, const char *pass, 
     if (!a || !b) st = diag_oom(d, g->loc);
     int64_t n = ir_type_numel(t);
     for (int64_t k = 0; st == IR_OK && k < n; k++) {
-      bool same = ir_dtype_is_float(t->dtype) ? fabs(a[k] - b[k]) <= 1e-4 + 1e-3 * fabs(b[k]) || (isnan(a[k]) && isnan(b[k]))
-                                              : a[k] == b[k];
+      bool same = a[k] == b[k] || (ir_dtype_is_float(t->dtype) && (fabs(a[k] - b[k]) <= 1e-4 + 1e-3 * fabs(b[k]) ||
+                                                                    (isnan(a[k]) && isnan(b[k]))));
       if (same) continue;
       diag_error(d, g->loc, "after pass %s, output %%%s differs from the input graph's at element %lld: %.9g, not %.9g",
                  pass, g->output_names[i], (long long)k, a[k], b[k]);

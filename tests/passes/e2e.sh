@@ -1,0 +1,41 @@
+#!/bin/sh
+# End to end through files: every model of tests/models and examples/digits is optimized at
+# -O0 and -O2 with `lathe opt -o` (checked by --verify-each as it goes), the result is loaded
+# again (its new sidecar's size and SHA-256 checked) and run on the interpreter with the same
+# seeded inputs as the original; every output must agree with the original's (floats within
+# 1e-4 + 1e-3 |want|, compared by numpy: not lathe's own code; Debian's /usr/bin/python3 with python3-numpy).
+# usage: e2e.sh LATHE SOURCE_DIR
+set -u
+if [ $# -ne 2 ]; then echo "usage: e2e.sh LATHE SOURCE_DIR" >&2; exit 2; fi
+lathe=$1
+src=$2
+. "$src/tests/lib.sh"
+for model in "$src"/tests/models/*.lathe "$src"/examples/digits/digits.lathe; do
+  m=$(basename "$model" .lathe)
+  if ! "$lathe" run "$model" --interp --seed 5 --out-dir "$tmp/$m.ref" >/dev/null 2>"$tmp/err"; then
+    # outputs .npy cannot hold (bf16): the in-process comparison of --verify-each only
+    check "$m -O2 (no .npy outputs: --verify-each only)" 0 "" -- "$lathe" opt "$model" -O2 --verify-each -o "$tmp/$m.O2.lathe"
+    continue
+  fi
+  for level in 0 2; do
+    out="$tmp/$m.O$level.lathe"
+    check "$m -O$level opt" 0 "" -- "$lathe" opt "$model" -O$level --verify-each -o "$out"
+    check "$m -O$level run" 0 "" -- "$lathe" run "$out" --interp --seed 5 --out-dir "$tmp/$m.O$level"
+    check "$m -O$level agrees" 0 "" -- /usr/bin/python3 -c '
+import sys, glob, os, numpy as np
+ref, got = sys.argv[1], sys.argv[2]
+files = sorted(glob.glob(ref + "/*.npy"))
+assert files, "no outputs"
+for f in files:
+    a, b = np.load(os.path.join(got, os.path.basename(f))), np.load(f)
+    assert a.shape == b.shape and a.dtype == b.dtype, f
+    if a.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            ok = (a == b) | (np.abs(a - b) <= 1e-4 + 1e-3 * np.abs(b)) | (np.isnan(a) & np.isnan(b))
+        assert np.all(ok), f
+    else:
+        assert np.array_equal(a, b), f
+' "$tmp/$m.ref" "$tmp/$m.O$level"
+  done
+done
+finish
