@@ -38,4 +38,21 @@ for f in files:
 ' "$tmp/$m.ref" "$tmp/$m.O$level"
   done
 done
+
+# The commands' own behaviour. The digits plan, worked out by hand from the -O2 schedule:
+# workspace r1 2048 B, p1 512, r2 1024, p2 256, f 256, r3 128, g2 40 bytes (N = 4264); the most
+# live at once is r1 + p1 at the maxpool (L = 2560), and best fit reaches it (A = 2560).
+digits=$src/examples/digits/digits.lathe
+check "opt --memory-map (digits)" 0 '^arena: 2560 bytes, naive: 4264 bytes, lower bound: 2560 bytes$' -- \
+  "$lathe" opt "$digits" -O2 --memory-map
+check "opt --help" 0 'memory-map' -- "$lathe" opt --help
+check "opt unknown pass" 2 "unknown pass 'nope'" -- "$lathe" opt "$digits" --passes=fold,nope
+check "opt -O3" 2 '-O takes 0, 1 or 2' -- "$lathe" opt "$digits" -O3
+check "opt -O1 and --passes" 2 'either --passes or -O' -- "$lathe" opt "$digits" -O1 --passes=dce
+check "opt missing file" 1 'cannot open|No such file' -- "$lathe" opt "$tmp/missing.lathe" -o "$tmp/never.lathe"
+expect "opt wrote nothing on failure" test ! -e "$tmp/never.lathe" -a ! -e "$tmp/never.safetensors"
+check "opt --print-after-all" 0 '^# IR after pass fuse-epilogue$' -- "$lathe" opt "$digits" --print-after-all
+check "dot of an -O2 model" 0 'label="fused conv2d_relu"' -- "$lathe" dot "$tmp/digits.O2.lathe"
+check "dot -o" 0 '' -- "$lathe" dot "$tmp/digits.O2.lathe" -o "$tmp/digits.dot"
+expect "dot -o wrote a digraph with clusters" grep -q 'subgraph cluster_' "$tmp/digits.dot"
 finish
