@@ -365,6 +365,45 @@ static void test_verify_each(void **state) {
   ir_graph_free(g);
 }
 
+/* Out of memory at every allocation of the -O2 pipeline on a residual block: each run ends
+ * with IR_OK or a reported error (never a crash, an internal error or, under ASan, a leak). */
+static void test_out_of_memory(void **state) {
+  (void)state;
+  static const char *const text =
+      "lathe 1\n"
+      "graph @g(%x: f32[1,2,3,3]) -> (%y: f32[1,2,3,3]) {\n"
+      "  %w = const dense<[0.5, -1.0, 0.25, 2.0, 1.0, 0.5, -0.5, 1.5, 0.75, -0.25, 1.0, 0.5, 2.0, -1.0, 0.5, 0.25, 1.0, -2.0]> : f32[2,1,3,3]\n"
+      "  %s = const dense<[1.5, 0.5]> : f32[2]\n"
+      "  %b = const dense<[0.25, -0.25]> : f32[2]\n"
+      "  %one = const dense<1.0> : f32[2,1,1]\n"
+      "  %c = conv2d(%x, %w) {group = 2, pads = [1, 1, 1, 1]} : f32[1,2,3,3]\n"
+      "  %n = batch_norm(%c, %s, %b, %b, %s) : f32[1,2,3,3]\n"
+      "  %m = mul(%n, %one) : f32[1,2,3,3]\n"
+      "  %r = add(%m, %x) : f32[1,2,3,3]\n"
+      "  %t = tanh(%r) : f32[1,2,3,3]\n"
+      "  %y = sigmoid(%t) : f32[1,2,3,3]\n"
+      "  return %y\n"
+      "}\n";
+  DiagSink d;
+  diag_init(&d, NULL);
+  int n;
+  const Pass *const *o2 = pass_level(2, &n);
+  bool completed = false;
+  for (uint64_t fail = 1; !completed && fail < 5000; fail++) {
+    Graph *g = load(text);
+    PassCtx c = {&d, false, NULL};
+    ir_alloc_fail_after(fail);
+    IrStatus st = pass_run_pipeline(g, o2, n, NULL, &c);
+    uint64_t made = ir_alloc_fail_after(0);
+    assert_true(st == IR_OK || st == IR_ERR_INPUT);
+    completed = st == IR_OK && made < fail;
+    pass_plan_free(c.plan);
+    ir_graph_free(g);
+  }
+  assert_true(completed);
+  diag_free(&d);
+}
+
 /* The levels: -O0 runs nothing, -O1 no fusion, -O2 ends with plan; names are unique. */
 static void test_levels(void **state) {
   (void)state;
@@ -389,7 +428,8 @@ int main(void) {
       cmocka_unit_test(test_cse),           cmocka_unit_test(test_simplify),
       cmocka_unit_test(test_bnfold),        cmocka_unit_test(test_fuse_epilogue),
       cmocka_unit_test(test_fuse_elementwise), cmocka_unit_test(test_plan),
-      cmocka_unit_test(test_verify_each),   cmocka_unit_test(test_levels),
+      cmocka_unit_test(test_verify_each),   cmocka_unit_test(test_out_of_memory),
+      cmocka_unit_test(test_levels),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   diag_free(&sink);
