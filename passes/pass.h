@@ -30,8 +30,8 @@ typedef struct Pass {
   IrStatus (*run)(Graph *g, PassCtx *c);
 } Pass;
 
-extern const Pass pass_fold, pass_dce, pass_cse, pass_simplify, pass_bnfold, pass_fuse_epilogue,
-    pass_fuse_elementwise, pass_plan;
+extern const Pass pass_fold, pass_dce, pass_cse, pass_simplify, pass_bnfold,
+    pass_fuse_epilogue, pass_fuse_elementwise, pass_plan;
 
 /* ---- the pipeline (passes/pipeline.c) ---------------------------------------------------------- */
 
@@ -111,11 +111,13 @@ NodeId pass_new_const(Graph *g, const char *base, const TensorType *t, IrBuffer 
 bool pass_insert_node(Graph *g, Region *r, int pos, NodeId id);
 /* Drops the nodes of region r for which dead[node id] is true (order of the others kept). */
 void pass_remove_nodes(Region *r, const bool *dead);
-/* Moves the chain nodes[0..n) of region r (in order; each result but the last used only
- * inside the chain) into a new fused op, placed where the last one was, labelled by prefix
- * (may be NULL) and the chain's ops joined by '_' ("conv2d_add_relu"). The
+/* Moves nodes[0..n) of region r (in an order that runs: each after the nodes it reads; every
+ * result but the last node's used only by these nodes) into a new fused op labelled label,
+ * placed where the last one was. The
  * fused op's operands are the values the chain reads from outside, in order of first use;
  * its result is the last node's (same ValueId). Returns the fused node or -1 (reported). */
+NodeId pass_fuse_nodes(Graph *g, Region *r, const NodeId *nodes, int n, const char *label, DiagSink *d);
+/* pass_fuse_nodes labelled by prefix (may be NULL) and the ops joined by '_' ("conv2d_add_relu"). */
 NodeId pass_fuse_chain(Graph *g, Region *r, const NodeId *nodes, int n, const char *prefix, DiagSink *d);
 
 #endif

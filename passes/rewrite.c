@@ -151,11 +151,15 @@ static const char *body_name(Graph *g, const NodeId *nodes, int n, const char *b
 }
 
 NodeId pass_fuse_chain(Graph *g, Region *r, const NodeId *nodes, int n, const char *prefix, DiagSink *d) {
-  IrArena *a = &g->arena;
   char label[256];
   size_t at = (size_t)snprintf(label, sizeof label, "%s", prefix ? prefix : "");
   for (int i = 0; i < n && at + 1 < sizeof label; i++)
     at += (size_t)snprintf(label + at, sizeof label - at, "%s%s", at ? "_" : "", ir_ops[g->nodes[nodes[i]].op].name);
+  return pass_fuse_nodes(g, r, nodes, n, label, d);
+}
+
+NodeId pass_fuse_nodes(Graph *g, Region *r, const NodeId *nodes, int n, const char *label, DiagSink *d) {
+  IrArena *a = &g->arena;
   Loc loc = g->nodes[nodes[0]].loc;
   /* The operands: values read by the chain and defined outside it, in order of first use. */
   int cap = 0;
