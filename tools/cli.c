@@ -30,8 +30,8 @@ int usage_error(const char *cmd, const char *fmt, ...) {
 
 const char pass_flags_help[] =
     "  -O0, -O1, -O2            optimization level: -O0 runs no pass, -O1 canonicalizes (fold,\n"
-    "                           simplify, cse, bnfold, dce), -O2 also fuses (fuse-epilogue,\n"
-    "                           fuse-elementwise) and plans memory (plan)\n"
+    "                           simplify, cse, bnfold, dce), -O2 also fuses and plans memory\n"
+    "                           (docs/passes.md has the table)\n"
     "  --passes=A,B,...         run exactly these passes, in this order, instead of a level\n"
     "  --print-after-all        print the IR after every pass (to stderr; weights elided)\n"
     "  --print-after=PASS       print the IR after each run of pass PASS\n"

@@ -7,6 +7,7 @@
 #include "frontend/parser.h"
 #include "frontend/save.h"
 #include "ir/printer.h"
+#include "passes/pass.h"
 #include "tools/commands.h"
 
 static const char *const opt_usage_head =
@@ -20,14 +21,14 @@ static const char *const opt_usage_head =
     "both are complete. Without -o the result is printed to stdout with its weights elided\n"
     "(weight references only). The default level is -O2. docs/passes.md describes the passes.\n"
     "\n"
-    "passes: fold, simplify, cse, bnfold, dce, fuse-epilogue, fuse-elementwise, plan\n"
-    "\n"
     "options:\n"
     "  -o, --output OUT.lathe   write the result and its weights\n";
 static const char *const opt_usage_tail =
     "  -h, --help               print this help\n"
     "\n"
-    "exit codes: 0 ok, 1 bad input, 2 usage, 70 internal error (a pass broke the graph)\n";
+    "exit codes: 0 ok, 1 bad input, 2 usage, 70 internal error (a pass broke the graph)\n"
+    "\n"
+    "passes:\n";
 
 int cmd_opt(int argc, char **argv) {
   static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {"output", required_argument, 0, 'o'},
@@ -41,6 +42,9 @@ int cmd_opt(int argc, char **argv) {
       fputs(opt_usage_head, stdout);
       fputs(pass_flags_help, stdout);
       fputs(opt_usage_tail, stdout);
+      int n;
+      const Pass *const *all = pass_all(&n);
+      for (int i = 0; i < n; i++) printf("  %-18s %s\n", all[i]->name, all[i]->summary);
       return EXIT_OK;
     }
     if (c == 'o') { out = optarg; continue; }
