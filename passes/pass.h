@@ -30,7 +30,7 @@ typedef struct Pass {
   IrStatus (*run)(Graph *g, PassCtx *c);
 } Pass;
 
-extern const Pass pass_fold, pass_dce, pass_cse, pass_simplify, pass_bnfold,
+extern const Pass pass_fold, pass_dce, pass_cse, pass_simplify, pass_bnfold, pass_fuse_patterns,
     pass_fuse_epilogue, pass_fuse_elementwise, pass_plan;
 
 /* ---- the pipeline (passes/pipeline.c) ---------------------------------------------------------- */

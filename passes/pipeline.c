@@ -23,6 +23,7 @@ static const struct {
     {&pass_cse, 1},           /* after simplify: bypassed values make more nodes equal */
     {&pass_bnfold, 1},        /* batch_norm into conv2d / gemm / matmul weights */
     {&pass_dce, 1},           /* what the passes above left unused */
+    {&pass_fuse_patterns, 2}, /* layer-norm and GELU chains, before the fusions that would split them */
     {&pass_fuse_epilogue, 2}, /* conv / matmul / gemm with bias, activation, residual add */
     {&pass_fuse_elementwise, 2},
     {&pass_dce, 2},

@@ -79,6 +79,9 @@ static bool apply(Graph *g, const char *const *names, int n) {
 }
 #define APPLY(g, ...) apply((g), (const char *const[]){__VA_ARGS__}, sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *))
 
+/* The node that computes output i of g. */
+static const Node *output_def(const Graph *g, int i) { return &g->nodes[g->values[g->body->results[i]].def]; }
+
 /* The body of the only fused op of g. */
 static const Node *only_fused(const Graph *g) {
   const Node *f = NULL;
@@ -150,7 +153,7 @@ static void test_cse(void **state) {
   assert_int_equal(count_op(g, OP_CLIP), 2);
   assert_int_equal(count_op(g, OP_CONST), 1);
   assert_int_equal(count_op(g, OP_ADD), 2);
-  const Node *y = &g->nodes[g->values[g->body->results[0]].def];
+  const Node *y = output_def(g, 0);
   assert_int_equal(y->inputs[0], y->inputs[1]); /* mul(%s, %s) */
   ir_graph_free(g);
 }
@@ -184,14 +187,14 @@ static void test_simplify(void **state) {
   assert_int_equal(g->body->results[0], g->body->params[0]); /* %a is %x itself */
   assert_int_equal(count_op(g, OP_SUB) + count_op(g, OP_DIV), 0);
   assert_int_equal(count_op(g, OP_TRANSPOSE), 1);
-  const Node *t3 = &g->nodes[g->values[g->body->results[1]].def];
+  const Node *t3 = output_def(g, 1);
   assert_int_equal(t3->inputs[0], g->body->params[0]);
   int n;
   const int64_t *perm = ir_attr_ints(t3, "perm", &n);
   assert_int_equal(n, 3); /* x[2,3,4] -> [4,2,3]: dims (2, 0, 1) of x */
   assert_true(perm[0] == 2 && perm[1] == 0 && perm[2] == 1);
   assert_int_equal(count_op(g, OP_RESHAPE) + count_op(g, OP_FLATTEN), 1);
-  const Node *r4 = &g->nodes[g->values[g->body->results[2]].def];
+  const Node *r4 = output_def(g, 2);
   assert_int_equal(r4->inputs[0], g->body->params[0]);
   assert_int_equal(count_op(g, OP_ADD), 1); /* x + 1 stays */
   assert_int_equal(count_op(g, OP_MUL), 1); /* v*1*1 gone; x * d1 stays */
@@ -230,13 +233,13 @@ static void test_bnfold(void **state) {
   assert_true(APPLY(g, "bnfold", "dce"));
   assert_int_equal(count_op(g, OP_BATCH_NORM), 0);
   assert_int_equal(count_op(g, OP_ADD), 1);
-  const Node *conv = &g->nodes[g->values[g->body->results[0]].def];
+  const Node *conv = output_def(g, 0);
   assert_int_equal(conv->op, OP_CONV2D);
   assert_int_equal(conv->ninputs, 3);
   const Node *w = &g->nodes[g->values[conv->inputs[1]].def], *bias = &g->nodes[g->values[conv->inputs[2]].def];
   assert_float_equal(((const float *)w->data->data)[0], 3.0f, 1e-6);
   assert_float_equal(((const float *)bias->data->data)[0], 1.0f, 1e-6);
-  const Node *gm = &g->nodes[g->values[g->body->results[1]].def];
+  const Node *gm = output_def(g, 1);
   assert_int_equal(gm->op, OP_GEMM);
   assert_null(ir_attr(gm, "beta"));
   ir_graph_free(g);
@@ -286,10 +289,58 @@ static void test_fuse_elementwise(void **state) {
   assert_true(APPLY(g, "fuse-elementwise"));
   assert_int_equal(count_op(g, OP_FUSED), 2);
   assert_int_equal(count_op(g, OP_ADD), 1); /* %a has two uses: it stays outside */
-  const Node *y = &g->nodes[g->values[g->body->results[0]].def];
+  const Node *y = output_def(g, 0);
   assert_string_equal(y->label, "ew_mul_tanh_clip");
-  const Node *z = &g->nodes[g->values[g->body->results[1]].def];
+  const Node *z = output_def(g, 1);
   assert_string_equal(z->label, "ew_sigmoid_relu");
+  ir_graph_free(g);
+}
+
+/* fuse-patterns: the opset-13 layer-norm chain (with scale and shift) and the GELU chain become
+ * fused ops labelled layer_norm and gelu; a reduce_mean over another axis is not a layer norm.
+ * Skipped (and reported as skipped) while the op table lacks those ops. */
+static void test_fuse_patterns(void **state) {
+  (void)state;
+  int reduce_mean = ir_op_lookup("reduce_mean", 11);
+  if (reduce_mean < 0 || ir_op_lookup("pow", 3) < 0 || ir_op_lookup("sqrt", 4) < 0 || ir_op_lookup("erf", 3) < 0) {
+    print_message("the op table lacks reduce_mean, pow, sqrt or erf: skipped\n");
+    skip();
+  }
+  Graph *g = load("lathe 1\n"
+                  "graph @g(%x: f32[2,4]) -> (%y: f32[2,4], %z: f32[2,4], %w: f32[1,4]) {\n"
+                  "  %m = reduce_mean(%x) {axes = [-1]} : f32[2,1]\n"
+                  "  %d = sub(%x, %m) : f32[2,4]\n"
+                  "  %two = const dense<2.0> : f32[]\n"
+                  "  %p = pow(%d, %two) : f32[2,4]\n"
+                  "  %v = reduce_mean(%p) {axes = [-1]} : f32[2,1]\n"
+                  "  %eps = const dense<1e-05> : f32[]\n"
+                  "  %ve = add(%v, %eps) : f32[2,1]\n"
+                  "  %s = sqrt(%ve) : f32[2,1]\n"
+                  "  %n = div(%d, %s) : f32[2,4]\n"
+                  "  %gamma = const dense<[1.5, 0.5, 1.0, 2.0]> : f32[4]\n"
+                  "  %ng = mul(%n, %gamma) : f32[2,4]\n"
+                  "  %beta = const dense<[0.25, -0.25, 0.0, 1.0]> : f32[4]\n"
+                  "  %y_v = add(%ng, %beta) : f32[2,4]\n"
+                  "  %r2 = const dense<1.4142135> : f32[]\n"
+                  "  %q = div(%x, %r2) : f32[2,4]\n"
+                  "  %e = erf(%q) : f32[2,4]\n"
+                  "  %one = const dense<1.0> : f32[]\n"
+                  "  %e1 = add(%e, %one) : f32[2,4]\n"
+                  "  %xe = mul(%x, %e1) : f32[2,4]\n"
+                  "  %half = const dense<0.5> : f32[]\n"
+                  "  %z_v = mul(%xe, %half) : f32[2,4]\n"
+                  "  %w_v = reduce_mean(%x) {axes = [0]} : f32[1,4]\n"
+                  "  return %y_v, %z_v, %w_v\n"
+                  "}\n");
+  assert_true(APPLY(g, "fuse-patterns"));
+  assert_int_equal(count_op(g, OP_FUSED), 2);
+  const Node *y = output_def(g, 0);
+  assert_string_equal(y->label, "layer_norm");
+  assert_int_equal(y->body->nnodes, 9);
+  const Node *z = output_def(g, 1);
+  assert_string_equal(z->label, "gelu");
+  assert_int_equal(z->body->nnodes, 5);
+  assert_int_equal(count_op(g, reduce_mean), 1); /* over axis 0: no layer norm */
   ir_graph_free(g);
 }
 
@@ -416,7 +467,7 @@ static void test_levels(void **state) {
   for (int i = 0; i < n1; i++) assert_true(l1[i] != &pass_fuse_epilogue && l1[i] != &pass_plan);
   assert_ptr_equal(l2[n2 - 1], &pass_plan);
   const Pass *const *all = pass_all(&nall);
-  assert_int_equal(nall, 8);
+  assert_int_equal(nall, 9);
   for (int i = 0; i < nall; i++) assert_ptr_equal(pass_lookup(all[i]->name), all[i]);
   assert_null(pass_lookup("nope"));
 }
@@ -427,7 +478,8 @@ int main(void) {
       cmocka_unit_test(test_fold),          cmocka_unit_test(test_dce),
       cmocka_unit_test(test_cse),           cmocka_unit_test(test_simplify),
       cmocka_unit_test(test_bnfold),        cmocka_unit_test(test_fuse_epilogue),
-      cmocka_unit_test(test_fuse_elementwise), cmocka_unit_test(test_plan),
+      cmocka_unit_test(test_fuse_elementwise), cmocka_unit_test(test_fuse_patterns),
+      cmocka_unit_test(test_plan),
       cmocka_unit_test(test_verify_each),   cmocka_unit_test(test_out_of_memory),
       cmocka_unit_test(test_levels),
   };
