@@ -13,4 +13,8 @@ IrStatus ir_interp_run(const Graph *g, const void *const *inputs, void *const *o
  * its fused node: in has r->nparams entries, out r->nresults, already allocated. */
 IrStatus ir_interp_region(struct Interp *it, const Region *r, const Tensor *in, Tensor *out);
 
+/* Fills plain (row-major) data of type t with values from the generator state *seed
+ * (splitmix64): floats uniform in [-1, 1), integers in [0, 10), bools 0 or 1 (ir/random.c). */
+void ir_fill_random(const TensorType *t, void *data, uint64_t *seed);
+
 #endif

@@ -138,7 +138,8 @@ static bool verify_node(Verifier *vf, NodeId id, int depth) {
       return false;
     }
   }
-  if (n->op == OP_CONST && n->const_kind == CONST_WEIGHT && !g->weights_path) {
+  /* A weight a pass made in memory carries its data until `lathe opt -o` writes a sidecar. */
+  if (n->op == OP_CONST && n->const_kind == CONST_WEIGHT && !g->weights_path && !n->data) {
     diag_error(vf->d, n->loc, "weight(\"%s\") but the file names no weights file (add a 'weights' line)", n->weight);
     return false;
   }

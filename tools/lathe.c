@@ -27,6 +27,8 @@ static const char *const main_usage =
     "  print FILE       print a model in canonical form (what the printer writes)\n"
     "  run FILE         run a model on the reference interpreter (--interp)\n"
     "  import FILE      import an ONNX model: its text IR and weights (-o OUT.lathe)\n"
+    "  opt FILE         run graph passes (-O0/-O1/-O2, --passes=...) and write the result\n"
+    "  dot FILE         write a Graphviz drawing of a model (fused ops as clusters)\n"
     "  asm FILE.s       assemble a systolic-unit listing into a program (-o FILE.bin)\n"
     "  disasm FILE.bin  print a systolic program's listing\n"
     "  sim PROGRAM      run a systolic program, or a SCALE-Sim topology, on the simulator\n"
@@ -175,34 +177,6 @@ static int cmd_print(int argc, char **argv) {
 
 /* ---- run ------------------------------------------------------------------------------------------ */
 
-/* splitmix64: a small, well-known generator; the same seed gives the same inputs everywhere. */
-static uint64_t rng_next(uint64_t *s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-/* Fills plain data of type t with seeded random values. */
-static void fill_random(const TensorType *t, void *data, uint64_t *seed) {
-  int64_t n = ir_type_numel(t);
-  for (int64_t i = 0; i < n; i++) {
-    uint64_t r = rng_next(seed);
-    double u = (double)(r >> 11) / 9007199254740992.0; /* [0, 1) */
-    switch (t->dtype) {
-    case DT_F32: ((float *)data)[i] = (float)(2 * u - 1); break;
-    case DT_F16: ((uint16_t *)data)[i] = ir_f32_to_f16((float)(2 * u - 1)); break;
-    case DT_BF16: ((uint16_t *)data)[i] = ir_f32_to_bf16((float)(2 * u - 1)); break;
-    case DT_I8: ((int8_t *)data)[i] = (int8_t)(r % 10); break;
-    case DT_U8: ((uint8_t *)data)[i] = (uint8_t)(r % 10); break;
-    case DT_I32: ((int32_t *)data)[i] = (int32_t)(r % 10); break;
-    case DT_I64: ((int64_t *)data)[i] = (int64_t)(r % 10); break;
-    case DT_BOOL: ((uint8_t *)data)[i] = (uint8_t)(r & 1); break;
-    default: break;
-    }
-  }
-}
-
 /* Prints one output's summary: type, min, max, mean, argmax and the first values. */
 static void summarize(const char *name, const TensorType *t, void *plain) {
   const Tensor tensor = {*t, plain};
@@ -310,7 +284,7 @@ static int cmd_run(int argc, char **argv) {
     void *tmp = malloc((size_t)ir_type_bytes(&plain) + 1);
     inputs[i] = calloc(1, (size_t)ir_type_bytes(t) + 1);
     if (!tmp || !inputs[i]) { free(tmp); st = diag_oom(&d, loc_none()); break; }
-    fill_random(&plain, tmp, &seed);
+    ir_fill_random(&plain, tmp, &seed);
     ir_tensor_pack(t, tmp, plain.dtype, inputs[i]);
     free(tmp);
   }
@@ -358,6 +332,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "print")) return cmd_print(argc - 1, argv + 1);
   if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
   if (!strcmp(cmd, "import")) return cmd_import(argc - 1, argv + 1);
+  if (!strcmp(cmd, "opt")) return cmd_opt(argc - 1, argv + 1);
+  if (!strcmp(cmd, "dot")) return cmd_dot(argc - 1, argv + 1);
   if (!strcmp(cmd, "asm")) return cmd_asm(argc - 1, argv + 1);
   if (!strcmp(cmd, "disasm")) return cmd_disasm(argc - 1, argv + 1);
   if (!strcmp(cmd, "sim")) return cmd_sim(argc - 1, argv + 1);

@@ -1,7 +1,8 @@
 /* conformance.c — the ONNX backend node tests, run on lathe. Each test folder holds
  * model.onnx and test_data_set_N folders with input_N.pb and output_N.pb (serialized TensorProtos).
  * The model is imported (frontend/onnx), run on the reference interpreter with each data
- * set's inputs, and each output compared with the expected one: floats within
+ * set's inputs, then optimized with the -O2 passes and run again (a failure there says
+ * "after -O2"), and each output compared with the expected one: floats within
  * |got - want| <= ATOL + RTOL * |want| (NaN matches NaN), other types exactly.
  *
  * Each test runs in a child process, so a crash or a hang (TEST_TIMEOUT_S) is one failed test,
@@ -36,6 +37,7 @@
 #include "frontend/onnx/onnx.h"
 #include "ir/interp.h"
 #include "ir/op.h"
+#include "passes/pass.h"
 
 #define RTOL 1e-3
 #define ATOL 1e-5
@@ -243,7 +245,21 @@ static Graph *import(const char *dir, const OnnxImportOpts *o, OnnxImportInfo *i
   return g;
 }
 
-/* Runs the test in dir: import, then every data set. Returns a RESULT_ with why filled. */
+/* Runs the -O2 passes on g; false (why filled) when one fails. */
+static bool optimize(Graph *g, char *why, size_t n) {
+  DiagSink d;
+  diag_init(&d, NULL);
+  int count;
+  const Pass *const *passes = pass_level(2, &count);
+  PassCtx c = {&d, false, NULL};
+  IrStatus st = pass_run_pipeline(g, passes, count, NULL, &c);
+  pass_plan_free(c.plan);
+  if (st != IR_OK) snprintf(why, n, "the -O2 passes failed (%d errors)", d.errors);
+  diag_free(&d);
+  return st == IR_OK;
+}
+
+/* Runs the test in dir: import, then every data set at -O0 and at -O2. Returns a RESULT_ with why filled. */
 static int run_test(const char *dir, char *why, size_t n, char *note, size_t note_n) {
   OnnxImportOpts o = {0};
   OnnxImportInfo info;
@@ -284,23 +300,30 @@ static int run_test(const char *dir, char *why, size_t n, char *note, size_t not
   set_free(&in);
   onnx_import_info_free(&info);
   int datasets = 0;
-  for (int s = 0; g && s < nsets; s++) {
-    if (strncmp(sets[s]->d_name, "test_data_set_", 14)) continue;
-    char set_dir[4096 + 512];
-    snprintf(set_dir, sizeof set_dir, "%s/%s", dir, sets[s]->d_name);
-    datasets++;
-    bool ok = set_read(set_dir, "input", &in, why, n) && set_read(set_dir, "output", &out, why, n) &&
-              run_set(g, &in, &out, why, n);
-    set_free(&in);
-    set_free(&out);
-    if (!ok) {
+  /* Every data set at -O0 (the graph as imported), then again after the -O2 passes. */
+  for (int level = 0; g && level <= 2 && kind == RESULT_PASS; level += 2) {
+    if (level == 2 && !optimize(g, why, n)) {
       kind = RESULT_FAIL;
-      if (datasets > 1) {
-        char tmp[REASON];
-        snprintf(tmp, sizeof tmp, "%s: %s", sets[s]->d_name, why);
-        snprintf(why, n, "%s", tmp);
-      }
       break;
+    }
+    datasets = 0;
+    for (int s = 0; s < nsets; s++) {
+      if (strncmp(sets[s]->d_name, "test_data_set_", 14)) continue;
+      char set_dir[4096 + 512];
+      snprintf(set_dir, sizeof set_dir, "%s/%s", dir, sets[s]->d_name);
+      datasets++;
+      bool ok = set_read(set_dir, "input", &in, why, n) && set_read(set_dir, "output", &out, why, n) &&
+                run_set(g, &in, &out, why, n);
+      set_free(&in);
+      set_free(&out);
+      if (!ok) {
+        kind = RESULT_FAIL;
+        char tmp[REASON];
+        snprintf(tmp, sizeof tmp, "%s%s%s%s", level ? "after -O2: " : "", datasets > 1 ? sets[s]->d_name : "",
+                 datasets > 1 ? ": " : "", why);
+        snprintf(why, n, "%s", tmp);
+        break;
+      }
     }
   }
   if (g && datasets == 0) {

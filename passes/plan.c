@@ -1,0 +1,218 @@
+/* plan.c — memory planning: every workspace tensor (a result of a node of the graph's body
+ * that is not a graph output; inputs, outputs and constants live elsewhere) gets an offset in
+ * one arena.
+ *
+ * The schedule is the body's order; a tensor lives from the step that defines it to the last
+ * step that reads it. A result of an element-wise step reuses in place the buffer of an
+ * operand of its type whose life ends at that step (for a fused op: an operand that its body
+ * reads only with element-wise ops, so every element is read before the same element is
+ * written). Buffers are then placed largest first, each in the smallest gap (best fit) among
+ * the buffers whose lives overlap its own, at offsets and sizes rounded up to 64 bytes.
+ *
+ * The figures: A the arena's size; N the sum of the workspace tensors' sizes (no reuse at
+ * all); L the most bytes of buffers live at one step (an in-place pair counted once), which no
+ * placement of this schedule can beat.
+ *
+ * Requires: a verified graph, in its final order (after fusion).
+ * Invalidates: nothing (it does not change the graph); a later change makes the plan stale. */
+#include <string.h>
+
+#include "ir/printer.h"
+#include "passes/pass.h"
+
+enum { PLAN_ALIGN = 64 };
+
+static int64_t align_up(int64_t n) { return (n + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN; }
+
+/* True when body reads parameter index p only with element-wise ops. */
+static bool param_read_elementwise(const Graph *g, const Region *body, int p) {
+  ValueId v = body->params[p];
+  for (int i = 0; i < body->nnodes; i++) {
+    const Node *n = &g->nodes[body->nodes[i]];
+    for (int k = 0; k < n->ninputs; k++)
+      if (n->inputs[k] == v && !(ir_ops[n->op].flags & OPF_ELEMENTWISE)) return false;
+  }
+  return true;
+}
+
+/* True when operand k of node n may share its buffer with n's (single) result. */
+static bool may_share(const Graph *g, const Node *n, int k) {
+  if (n->noutputs != 1) return false;
+  if (!ir_type_equal(&g->values[n->inputs[k]].type, &g->values[n->outputs[0]].type)) return false;
+  if (ir_ops[n->op].flags & OPF_ELEMENTWISE) return true;
+  return n->body && param_read_elementwise(g, n->body, k);
+}
+
+/* A buffer: one or more slots sharing storage (an in-place chain). */
+typedef struct Buf {
+  int64_t size;    /* bytes (the largest slot's) */
+  int first, last; /* steps */
+  int64_t offset;
+  bool placed;
+} Buf;
+
+/* True when buffer a goes before buffer b: larger first, then earlier, then by index. */
+static bool placed_before(const Buf *bufs, int a, int b) {
+  if (bufs[a].size != bufs[b].size) return bufs[a].size > bufs[b].size;
+  if (bufs[a].first != bufs[b].first) return bufs[a].first < bufs[b].first;
+  return a < b;
+}
+
+/* Places buffer b in the smallest gap among the placed buffers whose lives overlap its own. */
+static void place(Buf *bufs, const int *order, int nplaced, int b, int64_t *scratch_lo, int64_t *scratch_hi) {
+  int n = 0;
+  for (int i = 0; i < nplaced; i++) {
+    const Buf *o = &bufs[order[i]];
+    if (o->last < bufs[b].first || o->first > bufs[b].last) continue;
+    /* insertion by offset */
+    int j = n++;
+    while (j > 0 && scratch_lo[j - 1] > o->offset) {
+      scratch_lo[j] = scratch_lo[j - 1];
+      scratch_hi[j] = scratch_hi[j - 1];
+      j--;
+    }
+    scratch_lo[j] = o->offset;
+    scratch_hi[j] = o->offset + align_up(o->size);
+  }
+  int64_t need = align_up(bufs[b].size), best = -1, best_gap = 0, at = 0;
+  for (int i = 0; i < n; i++) {
+    int64_t gap = scratch_lo[i] - at;
+    if (gap >= need && (best < 0 || gap < best_gap)) { best = at; best_gap = gap; }
+    if (scratch_hi[i] > at) at = scratch_hi[i];
+  }
+  bufs[b].offset = best >= 0 ? best : at;
+  bufs[b].placed = true;
+}
+
+IrStatus pass_plan_compute(const Graph *g, MemPlan **out, DiagSink *d) {
+  const Region *r = g->body;
+  *out = NULL;
+  MemPlan *p = ir_calloc(1, sizeof *p);
+  int *slot_of = ir_malloc(sizeof(int) * (size_t)(g->nvalues + 1)); /* value -> slot, or -1 */
+  int *buf_of = ir_malloc(sizeof(int) * (size_t)(g->nvalues + 1));  /* slot -> buffer */
+  int *tail = ir_malloc(sizeof(int) * (size_t)(g->nvalues + 1));    /* buffer -> its latest slot */
+  bool *is_output = ir_calloc((size_t)g->nvalues + 1, sizeof *is_output);
+  int cap = 0;
+  for (int i = 0; i < r->nnodes; i++) cap += g->nodes[r->nodes[i]].noutputs;
+  if (p) p->slots = ir_calloc((size_t)cap + 1, sizeof *p->slots);
+  Buf *bufs = ir_calloc((size_t)cap + 1, sizeof *bufs);
+  int *order = ir_malloc(sizeof(int) * (size_t)(cap + 1));
+  int64_t *lo = ir_malloc(sizeof(int64_t) * (size_t)(cap + 1)), *hi = ir_malloc(sizeof(int64_t) * (size_t)(cap + 1));
+  IrStatus st = IR_OK;
+  if (!p || !p->slots || !slot_of || !buf_of || !tail || !is_output || !bufs || !order || !lo || !hi) {
+    st = diag_oom(d, g->loc);
+    goto done;
+  }
+  for (int v = 0; v < g->nvalues; v++) slot_of[v] = -1;
+  for (int i = 0; i < r->nresults; i++) is_output[r->results[i]] = true;
+  int nbufs = 0;
+  for (int s = 0; s < r->nnodes; s++) {
+    const Node *n = &g->nodes[r->nodes[s]];
+    /* Lives of operands extend to this step. */
+    for (int k = 0; k < n->ninputs; k++) {
+      int sl = slot_of[n->inputs[k]];
+      if (sl >= 0) p->slots[sl].last = s;
+    }
+    if (n->op == OP_CONST) continue;
+    for (int j = 0; j < n->noutputs; j++) {
+      ValueId v = n->outputs[j];
+      if (is_output[v]) continue;
+      MemSlot *m = &p->slots[p->nslots];
+      m->value = v;
+      m->size = ir_type_bytes(&g->values[v].type);
+      m->first = m->last = s;
+      m->shares = -1;
+      p->naive += m->size;
+      slot_of[v] = p->nslots;
+      p->nslots++;
+    }
+  }
+  /* In place: second walk, now that every slot's last use is known. */
+  for (int sl = 0; sl < p->nslots; sl++) {
+    MemSlot *m = &p->slots[sl];
+    const Node *n = &g->nodes[g->values[m->value].def];
+    int b = -1;
+    for (int k = 0; k < n->ninputs && b < 0; k++) {
+      int o = slot_of[n->inputs[k]];
+      if (o < 0 || p->slots[o].last != m->first || !may_share(g, n, k)) continue;
+      if (tail[buf_of[o]] != o) continue; /* already taken over by another result */
+      b = buf_of[o];
+      m->shares = n->inputs[k];
+    }
+    if (b < 0) {
+      b = nbufs++;
+      bufs[b].first = m->first;
+      bufs[b].size = m->size;
+    }
+    buf_of[sl] = b;
+    tail[b] = sl;
+    if (m->size > bufs[b].size) bufs[b].size = m->size;
+    bufs[b].last = m->last;
+  }
+  /* L: the most bytes live at one step. */
+  for (int s = 0; s < r->nnodes; s++) {
+    int64_t live = 0;
+    for (int b = 0; b < nbufs; b++)
+      if (bufs[b].first <= s && s <= bufs[b].last) live += bufs[b].size;
+    if (live > p->lower) p->lower = live;
+  }
+  for (int b = 0; b < nbufs; b++) { /* insertion sort: a few thousand buffers at most */
+    int j = b;
+    while (j > 0 && placed_before(bufs, b, order[j - 1])) { order[j] = order[j - 1]; j--; }
+    order[j] = b;
+  }
+  for (int i = 0; i < nbufs; i++) {
+    place(bufs, order, i, order[i], lo, hi);
+    int64_t end = bufs[order[i]].offset + align_up(bufs[order[i]].size);
+    if (end > p->arena) p->arena = end;
+  }
+  for (int sl = 0; sl < p->nslots; sl++) p->slots[sl].offset = bufs[buf_of[sl]].offset;
+done:
+  ir_free(slot_of);
+  ir_free(buf_of);
+  ir_free(tail);
+  ir_free(is_output);
+  ir_free(bufs);
+  ir_free(order);
+  ir_free(lo);
+  ir_free(hi);
+  if (st != IR_OK) pass_plan_free(p);
+  else *out = p;
+  return st;
+}
+
+void pass_plan_free(MemPlan *p) {
+  if (!p) return;
+  ir_free(p->slots);
+  ir_free(p);
+}
+
+void pass_plan_print(FILE *out, const Graph *g, const MemPlan *p) {
+  fprintf(out, "%-32s %12s %12s  %s\n", "tensor", "offset", "bytes", "steps");
+  for (int i = 0; i < p->nslots; i++) {
+    const MemSlot *m = &p->slots[i];
+    const char *name = g->values[m->value].name ? g->values[m->value].name : "_";
+    fprintf(out, "%-32s %12lld %12lld  %d..%d", name, (long long)m->offset, (long long)m->size, m->first, m->last);
+    if (m->shares >= 0) {
+      fputs("  in place of ", out);
+      ir_print_name(out, '%', g->values[m->shares].name);
+    }
+    fputc('\n', out);
+  }
+  fprintf(out, "arena: %lld bytes, naive: %lld bytes, lower bound: %lld bytes\n", (long long)p->arena,
+          (long long)p->naive, (long long)p->lower);
+}
+
+static IrStatus run_plan(Graph *g, PassCtx *c) {
+  pass_plan_free(c->plan);
+  c->plan = NULL;
+  return pass_plan_compute(g, &c->plan, c->diag);
+}
+
+const Pass pass_plan = {
+    "plan",
+    "plans the workspace: lifetimes, in-place reuse, best-fit offsets in one 64-byte aligned arena",
+    "a verified graph in its final order",
+    "nothing (the graph is unchanged)",
+    run_plan,
+};
