@@ -1,12 +1,16 @@
 # lathe — the top-level Makefile wraps CMake. `make demo` and `make test` do all set-up.
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+# Seconds each fuzz target runs in `make fuzz` (make test runs each for 30 s).
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS = ir onnx safetensors npy
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 # Warnings are errors in CI (CI=true), and wherever WERROR=ON is given.
 WERROR     ?= $(if $(CI),ON,OFF)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build demo test test-asan check-all clean help
+.PHONY: all deps build demo test test-asan fuzz fuzz-build check-all clean help
 
 all: build
 
@@ -14,6 +18,7 @@ help:
 	@echo "make demo       install what is missing, build, run the digits model"
 	@echo "make test       install what is missing, build, run every test"
 	@echo "make test-asan  the whole test suite under AddressSanitizer and UBSan"
+	@echo "make fuzz       each libFuzzer target (tests/fuzz) for FUZZ_SECONDS (300), one after another"
 	@echo "make check-all  test, test-asan, then the long sweeps (run before resolving an issue)"
 	@echo "make clean      remove the build folders"
 
@@ -27,8 +32,13 @@ build: deps
 demo: build
 	$(BUILD)/examples/digits/digits_demo examples/digits
 
+# The fuzz targets' bounded runs (ctest label fuzz) need clang-16; without it they are skipped,
+# and say so.
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	@if command -v clang-16 >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory fuzz-build && ctest --test-dir $(BUILD_FUZZ) -L fuzz --output-on-failure -j $(JOBS); \
+	else echo "fuzz: skipped, clang-16 is not installed (Debian clang-16, libclang-rt-16-dev)"; fi
 
 test-asan: deps
 	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DLATHE_SANITIZE=ON -DLATHE_WERROR=$(WERROR) $(CMAKE_ARGS) >/dev/null
@@ -36,8 +46,17 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS)
 
+# The libFuzzer build: clang-16, coverage instrumentation, ASan and UBSan (tests/fuzz).
+fuzz-build: deps
+	@CC=clang-16 cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLATHE_FUZZ=ON -DLATHE_WERROR=$(WERROR) $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_targets
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do echo "fuzz $$t: $(FUZZ_SECONDS) s"; \
+	  sh tests/fuzz/run.sh $(BUILD_FUZZ)/tests/fuzz/fuzz_$$t $$t $(FUZZ_SECONDS) tests/fuzz $(BUILD_FUZZ)/tests/fuzz || exit 1; done
+
 check-all: test test-asan
 	sh tests/systolic/sweep.sh $(BUILD)/lathe $(BUILD) .
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -37,6 +37,7 @@ static const char *str(const char *s) { return s ? s : ""; }
 /* ---- text ------------------------------------------------------------------------------------------ */
 
 /* Appends printf-formatted text to t (marking t failed when out of memory). */
+static void text_vadd(OnnxText *t, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void text_vadd(OnnxText *t, const char *fmt, va_list ap) {
   va_list ap2;
   va_copy(ap2, ap);
