@@ -72,6 +72,45 @@ for m in models:
 for family, m in sorted(best.items()):
     shutil.copy(m, os.path.join(d, os.path.basename(os.path.dirname(m)) + ".onnx"))
 
+# and a few whole small nets with initializers, Constant nodes and a constant Reshape shape
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402  (python3-onnx, only here)
+
+
+def save_model(name, nodes, inputs, outputs, inits=(), opset=13):
+    g = helper.make_graph(nodes, "net", inputs, outputs, list(inits))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    open(os.path.join(d, name), "wb").write(m.SerializeToString())
+
+
+f32 = TensorProto.FLOAT
+save_model("net-conv-gemm.onnx", [
+    helper.make_node("Conv", ["x", "w", "b"], ["c"], name="/conv", pads=[1, 1, 1, 1]),
+    helper.make_node("Relu", ["c"], ["r"]),
+    helper.make_node("GlobalAveragePool", ["r"], ["p"]),
+    helper.make_node("Flatten", ["p"], ["f"]),
+    helper.make_node("Gemm", ["f", "fc"], ["y"], transB=1)],
+    [helper.make_tensor_value_info("x", f32, [1, 2, 4, 4])], [helper.make_tensor_value_info("y", f32, [1, 3])],
+    [numpy_helper.from_array(np.linspace(-1, 1, 4 * 2 * 3 * 3).astype(np.float32).reshape(4, 2, 3, 3), "w"),
+     numpy_helper.from_array(np.arange(4, dtype=np.float32), "b"),
+     numpy_helper.from_array(np.linspace(-1, 1, 12).astype(np.float32).reshape(3, 4), "fc")])
+save_model("net-reshape-const.onnx", [
+    helper.make_node("Constant", [], ["shape"], value=numpy_helper.from_array(np.array([2, 3], dtype=np.int64))),
+    helper.make_node("Reshape", ["x", "shape"], ["r"]),
+    helper.make_node("Constant", [], ["k"], value=numpy_helper.from_array(np.ones((2, 3), dtype=np.float32))),
+    helper.make_node("Add", ["r", "k"], ["y"]),
+    helper.make_node("Softmax", ["y"], ["z"], axis=1)],
+    [helper.make_tensor_value_info("x", f32, [6])], [helper.make_tensor_value_info("z", f32, [2, 3])])
+save_model("net-matmul-bn.onnx", [
+    helper.make_node("MatMul", ["x", "m"], ["a"]),
+    helper.make_node("Unsqueeze", ["a", "axes"], ["u"]),
+    helper.make_node("BatchNormalization", ["u", "s", "bb", "mu", "var"], ["n"]),
+    helper.make_node("Sigmoid", ["n"], ["y"])],
+    [helper.make_tensor_value_info("x", f32, [2, 3])], [helper.make_tensor_value_info("y", f32, [2, 4, 1])],
+    [numpy_helper.from_array(np.arange(12, dtype=np.float32).reshape(3, 4), "m"),
+     numpy_helper.from_array(np.array([2], dtype=np.int64), "axes"),
+     numpy_helper.from_array(np.ones(4, dtype=np.float32), "s"), numpy_helper.from_array(np.zeros(4, dtype=np.float32), "bb"),
+     numpy_helper.from_array(np.zeros(4, dtype=np.float32), "mu"), numpy_helper.from_array(np.ones(4, dtype=np.float32), "var")])
+
 # ---- safetensors: the golden and example files, and one small file per dtype
 d = fresh("safetensors")
 copy_small(glob.glob(f"{root}/tests/golden/ok/*.safetensors"), d)
