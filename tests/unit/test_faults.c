@@ -4,7 +4,8 @@
  * allocation. Every injected failure must end in an error status (never IR_OK, never an
  * internal error) with a diagnostic, no crash, and (under make test-asan) no leak.
  * Operations: parse + verify + load weights + interpret the text IR test models (and a few
- * invalid ones); import every small ONNX model of the fuzz seeds from memory. Prints the number of fault points swept. */
+ * invalid ones); import every small ONNX model of the fuzz seeds from memory; parse every
+ * safetensors and .npy file of the fuzz seeds from memory. Prints the number of fault points swept. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,8 +16,10 @@
 #include <string.h>
 
 #include "diag_capture.h"
+#include "frontend/npy.h"
 #include "frontend/onnx/onnx.h"
 #include "frontend/parser.h"
+#include "frontend/safetensors.h"
 #include "ir/fs.h"
 #include "ir/interp.h"
 
@@ -117,16 +120,16 @@ static void test_text_errors(void **state) {
   }
 }
 
-/* ---- ONNX import from memory --------------------------------------------------------------- */
+/* ---- ONNX import, safetensors and .npy parsing from memory -------------------------------- */
 
-/* The bytes of one model, read before the sweep. */
-typedef struct OnnxBytes {
+/* The bytes of one file, read before the sweep. */
+typedef struct FileBytes {
   IrBuffer *file;
   const char *name;
-} OnnxBytes;
+} FileBytes;
 
-static IrStatus import(const void *arg, DiagSink *d) {
-  const OnnxBytes *m = arg;
+static IrStatus import_onnx(const void *arg, DiagSink *d) {
+  const FileBytes *m = arg;
   Graph *g = NULL;
   OnnxImportInfo info;
   IrStatus st = onnx_import_bytes(m->file->data, (size_t)m->file->size, m->name, NULL, &g, &info, d);
@@ -136,41 +139,76 @@ static IrStatus import(const void *arg, DiagSink *d) {
   return st;
 }
 
-/* Every model of the ONNX fuzz seeds (tests/fuzz/corpus/onnx, made by make_seeds.py from the
- * ONNX backend node tests): those lathe imports and those it refuses (unsupported ops) alike.
- * Returns the number imported without faults (at least the 20 or so lathe supports). */
-static void test_onnx_models(void **state) {
-  (void)state;
-  const char *dir = LATHE_SOURCE_DIR "/tests/fuzz/corpus/onnx";
+static IrStatus parse_safetensors(const void *arg, DiagSink *d) {
+  const FileBytes *m = arg;
+  SafeTensors st;
+  IrStatus status = st_parse(m->file, m->name, &st, d);
+  for (int i = 0; status == IR_OK && i < st.count; i++) {
+    IrBuffer *b = st_data(&st, &st.entries[i]);
+    if (!b) status = diag_oom(d, loc_file(m->name));
+    ir_buffer_unref(b);
+  }
+  st_free(&st);
+  return status;
+}
+
+static IrStatus parse_npy(const void *arg, DiagSink *d) {
+  const FileBytes *m = arg;
+  Tensor t;
+  IrBuffer *data;
+  IrStatus st = npy_parse(m->file, m->name, &t, &data, d);
+  ir_buffer_unref(data);
+  return st;
+}
+
+/* Sweeps op over every file of the fuzz seed corpus tests/fuzz/corpus/NAME (made by
+ * make_seeds.py: for ONNX, the small backend node tests and a few nets), the files lathe
+ * reads and those it refuses alike. Returns how many the clean run accepted. */
+static int sweep_corpus(const char *name, Operation op) {
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus/%s", LATHE_SOURCE_DIR, name);
   struct dirent **list;
   int n = scandir(dir, &list, NULL, alphasort);
-  assert_true(n > 0);
-  int models = 0, imported = 0;
+  assert_true(n > 2);
+  int files = 0, accepted = 0;
   uint64_t points = 0;
   for (int i = 0; i < n; i++) {
-    const char *name = list[i]->d_name;
-    size_t len = strlen(name);
-    if (len > 5 && !strcmp(name + len - 5, ".onnx")) {
+    if (list[i]->d_name[0] != '.') {
       char path[1024];
-      snprintf(path, sizeof path, "%s/%s", dir, name);
+      snprintf(path, sizeof path, "%s/%s", dir, list[i]->d_name);
       DiagSink d;
       diag_init(&d, stderr);
-      OnnxBytes m = {NULL, name};
+      FileBytes m = {NULL, list[i]->d_name};
       assert_int_equal(ir_read_file(path, 1 << 20, &m.file, &d), IR_OK);
       diag_free(&d);
-      IrStatus want = attempt(import, &m, 0, name).status;
+      IrStatus want = attempt(op, &m, 0, m.name).status;
       assert_true(want == IR_OK || want == IR_ERR_INPUT);
-      points += sweep(import, &m, want, name);
-      models++;
-      imported += want == IR_OK;
+      points += sweep(op, &m, want, m.name);
+      files++;
+      accepted += want == IR_OK;
       ir_buffer_unref(m.file);
     }
     free(list[i]);
   }
   free(list);
-  printf("  %d ONNX models (%d imported, %d refused): %llu fault points\n", models, imported,
-         models - imported, (unsigned long long)points);
-  assert_true(imported >= 20);
+  printf("  %s: %d files (%d accepted, %d refused): %llu fault points\n", name, files, accepted,
+         files - accepted, (unsigned long long)points);
+  return accepted;
+}
+
+static void test_onnx_models(void **state) {
+  (void)state;
+  assert_true(sweep_corpus("onnx", import_onnx) >= 20); /* lathe imports 27 of them now */
+}
+
+static void test_safetensors_files(void **state) {
+  (void)state;
+  assert_true(sweep_corpus("safetensors", parse_safetensors) >= 10);
+}
+
+static void test_npy_files(void **state) {
+  (void)state;
+  assert_true(sweep_corpus("npy", parse_npy) >= 10);
 }
 
 static int report(void **state) {
@@ -184,6 +222,8 @@ int main(void) {
       cmocka_unit_test(test_text_models),
       cmocka_unit_test(test_text_errors),
       cmocka_unit_test(test_onnx_models),
+      cmocka_unit_test(test_safetensors_files),
+      cmocka_unit_test(test_npy_files),
   };
   return cmocka_run_group_tests(tests, NULL, report);
 }
