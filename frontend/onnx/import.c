@@ -645,6 +645,11 @@ static bool check_names(Importer *im, StrMap *prod, StrMap *uses) {
     }
   }
   im->loc = loc_file(im->file);
+  if (gp->n_output == 0) {
+    /* lathe's graphs compute at least one output (docs/ir.md); found by fuzz_onnx */
+    onnx_error(im, "the graph has no outputs");
+    ok = false;
+  }
   StrMap outs;
   strmap_init(&outs);
   for (size_t i = 0; i < gp->n_output; i++) {
