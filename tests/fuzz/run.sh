@@ -2,8 +2,9 @@
 # Runs one libFuzzer target for SECONDS: the seeds (corpus/NAME) and the regression inputs
 # (regressions/NAME) first, then new inputs, kept in WORK/corpus/NAME between runs. A finding
 # is written to WORK/crashes/NAME/ and fails the run; add it to regressions/NAME (the replay
-# tests of every build then run it) once lathe is fixed. Used by ctest (label fuzz) and
-# `make fuzz`. The last line is libFuzzer's `Done N runs in S second(s)`.
+# tests of every build then run it) once lathe is fixed. Run by the ctest tests fuzz.run.NAME
+# of build-fuzz (label fuzz: `make test` for 30 s each, `make fuzz` for FUZZ_SECONDS). It
+# prints libFuzzer's `Done N runs in S second(s)`, the executions and the peak memory.
 # usage: run.sh FUZZER NAME SECONDS TESTS_FUZZ_DIR WORK_DIR
 set -u
 fuzzer=$1 name=$2 seconds=$3 src=$4 work=$5
