@@ -5,7 +5,8 @@
  * internal error) with a diagnostic, no crash, and (under make test-asan) no leak.
  * Operations: parse + verify + load weights + interpret the text IR test models (and a few
  * invalid ones); import every small ONNX model of the fuzz seeds from memory; parse every
- * safetensors and .npy file of the fuzz seeds from memory. Prints the number of fault points swept. */
+ * safetensors and .npy file of the fuzz seeds from memory; import a net and write it
+ * (`lathe import`), where a failure must also leave no file behind. Prints the number of fault points swept. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "diag_capture.h"
 #include "frontend/npy.h"
@@ -211,6 +213,50 @@ static void test_npy_files(void **state) {
   assert_true(sweep_corpus("npy", parse_npy) >= 10);
 }
 
+/* ---- `lathe import` whole: import, then write the text IR and its safetensors sidecar ------ */
+
+#define SAVE_DIR LATHE_TEST_TMP "/faults"
+
+/* Counts the entries of SAVE_DIR (temporary files included). */
+static int save_dir_entries(void) {
+  struct dirent **list;
+  int n = scandir(SAVE_DIR, &list, NULL, NULL);
+  assert_true(n >= 2);
+  for (int i = 0; i < n; i++) free(list[i]);
+  free(list);
+  return n - 2; /* . and .. */
+}
+
+/* Imports and saves to SAVE_DIR/m.lathe; a failure must leave SAVE_DIR empty (nothing
+ * half-written, no temporary file), a success must write both files. */
+static IrStatus import_and_save(const void *arg, DiagSink *d) {
+  const FileBytes *m = arg;
+  remove(SAVE_DIR "/m.lathe");
+  remove(SAVE_DIR "/m.safetensors");
+  assert_int_equal(save_dir_entries(), 0);
+  Graph *g = NULL;
+  OnnxImportInfo info;
+  IrStatus st = onnx_import_bytes(m->file->data, (size_t)m->file->size, m->name, NULL, &g, &info, d);
+  if (st == IR_OK) st = onnx_save(g, SAVE_DIR "/m.lathe", d);
+  onnx_import_info_free(&info);
+  ir_graph_free(g);
+  assert_int_equal(save_dir_entries(), st == IR_OK ? 2 : 0);
+  return st;
+}
+
+static void test_import_and_save(void **state) {
+  (void)state;
+  mkdir(SAVE_DIR, 0777);
+  DiagSink d;
+  diag_init(&d, stderr);
+  FileBytes m = {NULL, "net-conv-gemm.onnx"}; /* a net with initializers: a sidecar is written */
+  assert_int_equal(ir_read_file(LATHE_SOURCE_DIR "/tests/fuzz/corpus/onnx/net-conv-gemm.onnx", 1 << 20, &m.file, &d), IR_OK);
+  diag_free(&d);
+  uint64_t n = sweep(import_and_save, &m, IR_OK, m.name);
+  printf("  import and save %s: %llu fault points\n", m.name, (unsigned long long)n);
+  ir_buffer_unref(m.file);
+}
+
 static int report(void **state) {
   (void)state;
   printf("fault injection: %llu fault points swept\n", (unsigned long long)points_swept);
@@ -224,6 +270,7 @@ int main(void) {
       cmocka_unit_test(test_onnx_models),
       cmocka_unit_test(test_safetensors_files),
       cmocka_unit_test(test_npy_files),
+      cmocka_unit_test(test_import_and_save),
   };
   return cmocka_run_group_tests(tests, NULL, report);
 }
