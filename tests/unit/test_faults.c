@@ -6,7 +6,8 @@
  * Operations: parse + verify + load weights + interpret the text IR test models (and a few
  * invalid ones); import every small ONNX model of the fuzz seeds from memory; parse every
  * safetensors and .npy file of the fuzz seeds from memory; import a net and write it
- * (`lathe import`), where a failure must also leave no file behind. Prints the number of fault points swept. */
+ * (`lathe import`), where a failure must also leave no file behind. Prints the number of
+ * fault points swept (docs/reliability.md). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -61,6 +62,7 @@ static uint64_t sweep(Operation op, const void *arg, IrStatus want, const char *
   if (clean.status != want) fail_msg("%s: status %d without faults, expected %d", what, (int)clean.status, (int)want);
   uint64_t n = 1;
   for (;; n++) {
+    assert_true(n <= 2 * clean.allocs + 1000); /* a failure path that allocates without end */
     Attempt a = attempt(op, arg, n, what);
     if (a.allocs < n) break; /* the operation made fewer than n allocations: nothing left to fail */
   }
@@ -130,6 +132,16 @@ typedef struct FileBytes {
   const char *name;
 } FileBytes;
 
+/* Reads the file at path (outside any sweep) into a FileBytes named name. */
+static FileBytes read_bytes(const char *path, const char *name) {
+  DiagSink d;
+  diag_init(&d, stderr);
+  FileBytes m = {NULL, name};
+  assert_int_equal(ir_read_file(path, 1 << 20, &m.file, &d), IR_OK);
+  diag_free(&d);
+  return m;
+}
+
 static IrStatus import_onnx(const void *arg, DiagSink *d) {
   const FileBytes *m = arg;
   Graph *g = NULL;
@@ -178,11 +190,7 @@ static int sweep_corpus(const char *name, Operation op) {
     if (list[i]->d_name[0] != '.') {
       char path[1024];
       snprintf(path, sizeof path, "%s/%s", dir, list[i]->d_name);
-      DiagSink d;
-      diag_init(&d, stderr);
-      FileBytes m = {NULL, list[i]->d_name};
-      assert_int_equal(ir_read_file(path, 1 << 20, &m.file, &d), IR_OK);
-      diag_free(&d);
+      FileBytes m = read_bytes(path, list[i]->d_name);
       IrStatus want = attempt(op, &m, 0, m.name).status;
       assert_true(want == IR_OK || want == IR_ERR_INPUT);
       points += sweep(op, &m, want, m.name);
@@ -247,11 +255,8 @@ static IrStatus import_and_save(const void *arg, DiagSink *d) {
 static void test_import_and_save(void **state) {
   (void)state;
   mkdir(SAVE_DIR, 0777);
-  DiagSink d;
-  diag_init(&d, stderr);
-  FileBytes m = {NULL, "net-conv-gemm.onnx"}; /* a net with initializers: a sidecar is written */
-  assert_int_equal(ir_read_file(LATHE_SOURCE_DIR "/tests/fuzz/corpus/onnx/net-conv-gemm.onnx", 1 << 20, &m.file, &d), IR_OK);
-  diag_free(&d);
+  /* a net with initializers: a sidecar is written */
+  FileBytes m = read_bytes(LATHE_SOURCE_DIR "/tests/fuzz/corpus/onnx/net-conv-gemm.onnx", "net-conv-gemm.onnx");
   uint64_t n = sweep(import_and_save, &m, IR_OK, m.name);
   printf("  import and save %s: %llu fault points\n", m.name, (unsigned long long)n);
   ir_buffer_unref(m.file);
