@@ -114,7 +114,8 @@ const char *diag_add_source(DiagSink *d, const char *name, const char *text, siz
 /* Reports at loc (loc.file NULL: no location). */
 void diag_report(DiagSink *d, DiagLevel level, Loc loc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-void diag_vreport(DiagSink *d, DiagLevel level, Loc loc, const char *fmt, va_list ap);
+void diag_vreport(DiagSink *d, DiagLevel level, Loc loc, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 #define diag_error(d, loc, ...) diag_report((d), DIAG_ERROR, (loc), __VA_ARGS__)
 #define diag_note(d, loc, ...) diag_report((d), DIAG_NOTE, (loc), __VA_ARGS__)
 /* Reports a broken invariant with the C source position; returns IR_ERR_INTERNAL. */

@@ -202,6 +202,7 @@ static bool verify_region(Verifier *vf, Region *r, int depth) {
       diag_error(vf->d, v->loc, "duplicate name %%%s", v->name);
       ok = false;
     } else if (v->name && !strmap_put(&names, v->name, r->params[i])) {
+      diag_oom(vf->d, v->loc);
       ok = false;
     }
   }
@@ -219,6 +220,7 @@ static bool verify_region(Verifier *vf, Region *r, int depth) {
         diag_error(vf->d, g->values[v].loc, "duplicate name %%%s", name);
         ok = false;
       } else if (!strmap_put(&names, name, v)) {
+        diag_oom(vf->d, g->values[v].loc);
         ok = false;
       }
     }

@@ -37,6 +37,7 @@ static const char *str(const char *s) { return s ? s : ""; }
 /* ---- text ------------------------------------------------------------------------------------------ */
 
 /* Appends printf-formatted text to t (marking t failed when out of memory). */
+static void text_vadd(OnnxText *t, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void text_vadd(OnnxText *t, const char *fmt, va_list ap) {
   va_list ap2;
   va_copy(ap2, ap);
@@ -659,6 +660,11 @@ static bool check_names(Importer *im, StrMap *prod, StrMap *uses) {
     }
   }
   im->loc = loc_file(im->file);
+  if (gp->n_output == 0) {
+    /* lathe's graphs compute at least one output (docs/ir.md); found by fuzz_onnx */
+    onnx_error(im, "the graph has no outputs");
+    ok = false;
+  }
   StrMap outs;
   strmap_init(&outs);
   for (size_t i = 0; i < gp->n_output; i++) {

@@ -153,7 +153,8 @@ static IrStatus cv_mean(Importer *im, const OnnxRule *r, int op) {
 /* PRelu: relu(x) + slope * (x - relu(x)). Exact: x - relu(x) is 0 or x, so the product is
  * 0 or slope * x rounded once, and the sum adds it to 0 or x to 0. */
 static IrStatus cv_prelu(Importer *im, const OnnxRule *r, int op) {
-  ValueId x = onnx_input(im, 0), slope = onnx_input(im, 1), pos, neg, scaled, y;
+  /* the ids are read (into a and b) before st says whether they were set: start them at 0 */
+  ValueId x = onnx_input(im, 0), slope = onnx_input(im, 1), pos = 0, neg = 0, scaled = 0, y;
   int sub = ir_op_lookup("sub", 3), mul = ir_op_lookup("mul", 3), add = ir_op_lookup("add", 3);
   IrStatus st = onnx_emit(im, op, &x, 1, NULL, 1, NULL, NULL, "pos", &pos);
   ValueId a[2] = {x, pos};
