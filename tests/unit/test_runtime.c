@@ -226,17 +226,17 @@ static void test_cpu_features(void **state) {
 /* ---- damaged files ------------------------------------------------------------------------------- */
 
 /* Every truncation of a sealed artifact is refused as corrupt (a stride through the file,
- * and every length in its last 512 bytes, where the section table lies). */
+ * and every length in its last 320 bytes, where the section table lies). */
 static void test_truncated(void **state) {
   size_t n;
   unsigned char *good = slurp(build("trunc_src", "", 1), &n);
   int tried = 0;
-  for (size_t len = 0; len < n; len += len + 512 < n ? 37 : 1) {
+  for (size_t len = 0; len < n; len += len + 320 < n ? 53 : 1) {
     spill(RT_DIR "trunc.so", good, len);
     assert_refused(RT_DIR "trunc.so", LATHE_ERR_CORRUPT, "");
     tried++;
   }
-  assert_true(tried > 600);
+  assert_true(tried > 400);
   free(good);
 }
 
@@ -249,7 +249,8 @@ static void test_flipped(void **state) {
   assert_non_null(rec);
   size_t rec_off = (size_t)(rec - data);
   int tried = 0, corrupt = 0;
-  for (size_t i = 0; i < n; i += (i >= rec_off && i < rec_off + sizeof(lathe_artifact_record)) ? 1 : 11) {
+  size_t rec_end = rec_off + sizeof(lathe_artifact_record);
+  for (size_t i = 0; i < n; i = i >= rec_off && i < rec_end ? i + 1 : i < rec_off && i + 29 > rec_off ? rec_off : i + 29) {
     data[i] ^= 0xff;
     spill(RT_DIR "flip.so", data, n);
     data[i] ^= 0xff;
@@ -264,7 +265,7 @@ static void test_flipped(void **state) {
     corrupt += st == LATHE_ERR_CORRUPT;
     tried++;
   }
-  assert_true(tried > 1000);
+  assert_true(tried > 500);
   assert_true(corrupt >= tried - 6); /* e_machine (2 bytes) and abi_version (4) aside */
   free(data);
 }
