@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "ir/base.h" /* ir_alloc_fail_after: the runtime allocates through lathe's hook */
 #include "lathe/runtime.h"
 
 /* The scratch directory of this program (its own, so test programs can run in parallel). */
@@ -365,6 +366,29 @@ static void test_sidecar_weights(void **state) {
   lathe_model_close(m);
 }
 
+/* Every allocation lathe_model_open makes may fail: each failure is LATHE_ERR_NOMEM and
+ * leaks nothing (the ASan build checks), until one run with no failure opens the model. */
+static void test_open_out_of_memory(void **state) {
+  const char *path = build("oom", "", 1);
+  lathe_error err;
+  int failures = 0;
+  for (uint64_t n = 1;; n++) {
+    lathe_model *m;
+    ir_alloc_fail_after(n);
+    int st = lathe_model_open(path, &m, &err);
+    ir_alloc_fail_after(0);
+    if (st == LATHE_OK) {
+      lathe_model_close(m);
+      break;
+    }
+    assert_int_equal(st, LATHE_ERR_NOMEM);
+    assert_non_null(strstr(err.message, "out of memory"));
+    assert_null(m);
+    failures++;
+  }
+  assert_int_equal(failures, 3); /* the model, the file's bytes, the path given to dlopen */
+}
+
 static void test_status_strings(void **state) {
   static const int all[] = {LATHE_OK, LATHE_ERR_INPUT, LATHE_ERR_USAGE, LATHE_ERR_ABI, LATHE_ERR_CPU,
                             LATHE_ERR_CORRUPT, LATHE_ERR_ALIGN, LATHE_ERR_IO, LATHE_ERR_SYMBOL, LATHE_ERR_NOMEM,
@@ -385,7 +409,8 @@ int main(void) {
       cmocka_unit_test(test_cpu_features),       cmocka_unit_test(test_truncated),
       cmocka_unit_test(test_flipped),            cmocka_unit_test(test_missing_descriptor),
       cmocka_unit_test(test_descriptor_disagrees), cmocka_unit_test(test_bad_buffers),
-      cmocka_unit_test(test_sidecar_weights),    cmocka_unit_test(test_status_strings),
+      cmocka_unit_test(test_sidecar_weights),    cmocka_unit_test(test_open_out_of_memory),
+      cmocka_unit_test(test_status_strings),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
