@@ -28,6 +28,31 @@ static const float fx_x[6] = {1, 2, 3, 4, 5, 6}, fx_y[3] = {10, 20, 30};
 static const float fx_w[6] = {0.5f, 0.25f, 0.125f, -1, -2, -4};
 static const float fx_z[6] = {10, 40, 90, 40, 100, 180}; /* sum 460 */
 
+/* ---- counting allocations ------------------------------------------------------------------------ */
+
+/* In the plain build this program's malloc family counts calls made while armed (and hands
+ * them to glibc), so a test can show that lathe_model_run allocates nothing. The sanitizer
+ * build keeps its own allocator and counts nothing. */
+static volatile int alloc_armed, alloc_calls; /* volatile: GCC assumes malloc touches no globals */
+#ifndef __SANITIZE_ADDRESS__
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t count, size_t n);
+extern void *__libc_realloc(void *p, size_t n);
+extern void *__libc_memalign(size_t align, size_t n);
+void *malloc(size_t n) { alloc_calls += alloc_armed; return __libc_malloc(n); }
+void *calloc(size_t count, size_t n) { alloc_calls += alloc_armed; return __libc_calloc(count, n); }
+void *realloc(void *p, size_t n) { alloc_calls += alloc_armed; return __libc_realloc(p, n); }
+void *aligned_alloc(size_t align, size_t n) { alloc_calls += alloc_armed; return __libc_memalign(align, n); }
+int posix_memalign(void **p, size_t align, size_t n) {
+  alloc_calls += alloc_armed;
+  *p = __libc_memalign(align, n);
+  return *p ? 0 : ENOMEM;
+}
+#define COUNTS_ALLOCATIONS 1
+#else
+#define COUNTS_ALLOCATIONS 0
+#endif
+
 /* ---- building fixtures -------------------------------------------------------------------- */
 
 /* Reads the whole file at path into a new buffer (free it); *n gets its size. */
@@ -146,6 +171,36 @@ static void test_open_list_run(void **state) {
   memset(z, 0, sizeof z);
   assert_int_equal(run_fixture(m, &ex, z, &sum, ws, &err), LATHE_OK);
   assert_true(z[5] == 180);
+  lathe_model_free_workspace(ws);
+  lathe_model_close(m);
+}
+
+/* Runs, and refused runs, allocate nothing. */
+static void test_run_allocates_nothing(void **state) {
+  lathe_model *m;
+  lathe_error err;
+  assert_int_equal(lathe_model_open(build("noalloc", "", 1), &m, &err), LATHE_OK);
+  void *ws = lathe_model_alloc_workspace(m, &err);
+  float z[6], s;
+  int st[3];
+  alloc_calls = 0;
+  if (COUNTS_ALLOCATIONS) { /* the counter must see an allocation when one happens */
+    alloc_armed = 1;
+    void *volatile probe = malloc(16); /* volatile: the pair must not be optimized away */
+    free(probe);
+    alloc_armed = 0;
+    assert_int_equal(alloc_calls, 1);
+    alloc_calls = 0;
+  }
+  alloc_armed = 1;
+  st[0] = run_fixture(m, NULL, z, &s, ws, &err);
+  st[1] = run_fixture(m, NULL, z, &s, (char *)ws + 8, &err);
+  st[2] = run_fixture(m, NULL, z, &s, NULL, &err);
+  alloc_armed = 0;
+  assert_int_equal(st[0], LATHE_OK);
+  assert_int_equal(st[1], LATHE_ERR_ALIGN);
+  assert_int_equal(st[2], LATHE_ERR_INPUT);
+  assert_int_equal(alloc_calls, 0);
   lathe_model_free_workspace(ws);
   lathe_model_close(m);
 }
@@ -404,7 +459,8 @@ static void test_status_strings(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_open_list_run),      cmocka_unit_test(test_unsealed),
+      cmocka_unit_test(test_open_list_run),      cmocka_unit_test(test_run_allocates_nothing),
+      cmocka_unit_test(test_unsealed),
       cmocka_unit_test(test_missing_files),      cmocka_unit_test(test_other_abi),
       cmocka_unit_test(test_cpu_features),       cmocka_unit_test(test_truncated),
       cmocka_unit_test(test_flipped),            cmocka_unit_test(test_missing_descriptor),
