@@ -248,41 +248,38 @@ static int read_record(const uint8_t *data, size_t n, const char *path, lathe_ar
   return LATHE_OK;
 }
 
-/* The content hash of the image: SHA-256 of the whole file with the record's content_sha256
- * zeroed (zeroed in data, which is the caller's copy). */
-static int content_hash(uint8_t *data, size_t n, uint64_t record_off, const char *path, uint8_t out[32],
-                        lathe_error *err) {
-  memset(data + record_off + offsetof(lathe_artifact_record, content_sha256), 0, 32);
-  if (!rt_sha256(data, n, out)) return rt_fail(err, LATHE_ERR_NOMEM, "%s: out of memory computing SHA-256", path);
+/* Finds the record of the image and computes its content hash: SHA-256 of the whole file with
+ * the record's content_sha256 read as zeros. */
+static int record_and_hash(const uint8_t *data, size_t n, const char *name, lathe_artifact_record *r, uint64_t *off,
+                           uint8_t hash[32], lathe_error *err) {
+  int st = read_record(data, n, name, r, off, err);
+  if (st != LATHE_OK) return st;
+  if (!rt_sha256_zeroed(data, n, *off + offsetof(lathe_artifact_record, content_sha256), 32, hash))
+    return rt_fail(err, LATHE_ERR_NOMEM, "%s: out of memory computing SHA-256", name);
   return LATHE_OK;
 }
 
 /* ---- the checks -------------------------------------------------------------------------------- */
 
-/* Reads the open file fd (named path in messages) whole, checks it as lathe_artifact_check
- * does and copies its record to *record. Does not close fd. */
-static int check_fd(int fd, const char *path, lathe_artifact_record *record, lathe_error *err) {
-  uint8_t *data;
-  size_t n;
-  int st = read_fd(fd, path, &data, &n, err);
-  if (st != LATHE_OK) return st;
+int lathe_artifact_check_image(const void *data, size_t n, const char *name, lathe_artifact_record *record,
+                               lathe_error *err) {
+  if (!data && n) return rt_fail(err, LATHE_ERR_USAGE, "lathe_artifact_check_image: no data");
+  if (!name) name = "artifact";
   lathe_artifact_record r;
   uint64_t off = 0;
   uint8_t hash[32];
-  st = read_record(data, n, path, &r, &off, err);
-  if (st == LATHE_OK) st = content_hash(data, n, off, path, hash, err);
-  ir_free(data);
+  int st = record_and_hash(n ? data : "", n, name, &r, &off, hash, err);
   if (st != LATHE_OK) return st;
   static const uint8_t zero[32];
   if (memcmp(r.content_sha256, zero, 32) == 0)
-    return rt_fail(err, LATHE_ERR_CORRUPT, "%s: the artifact was never sealed (its content hash is zero)", path);
+    return rt_fail(err, LATHE_ERR_CORRUPT, "%s: the artifact was never sealed (its content hash is zero)", name);
   if (memcmp(r.content_sha256, hash, 32) != 0)
-    return rt_fail(err, LATHE_ERR_CORRUPT, "%s: the content hash does not match: the file was altered or truncated", path);
+    return rt_fail(err, LATHE_ERR_CORRUPT, "%s: the content hash does not match: the file was altered or truncated", name);
   uint64_t missing = r.cpu_features & ~lathe_cpu_features();
   if (missing) {
     char names[256];
     format_features(missing, names, sizeof names);
-    return rt_fail(err, LATHE_ERR_CPU, "%s: compiled for %s and needs %s, which this CPU lacks", path, r.target, names);
+    return rt_fail(err, LATHE_ERR_CPU, "%s: compiled for %s and needs %s, which this CPU lacks", name, r.target, names);
   }
   if (record) *record = r;
   return rt_ok(err);
@@ -292,9 +289,26 @@ int lathe_artifact_check(const char *path, lathe_artifact_record *record, lathe_
   if (!path) return rt_fail(err, LATHE_ERR_USAGE, "lathe_artifact_check: no path");
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return rt_fail(err, LATHE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  int st = check_fd(fd, path, record, err);
+  uint8_t *data;
+  size_t n;
+  int st = read_fd(fd, path, &data, &n, err);
   close(fd);
+  if (st != LATHE_OK) return st;
+  st = lathe_artifact_check_image(data, n, path, record, err);
+  ir_free(data);
   return st;
+}
+
+int lathe_artifact_seal_image(void *data, size_t n, const char *name, lathe_error *err) {
+  if (!data && n) return rt_fail(err, LATHE_ERR_USAGE, "lathe_artifact_seal_image: no data");
+  if (!name) name = "artifact";
+  lathe_artifact_record r;
+  uint64_t off = 0;
+  uint8_t hash[32];
+  int st = record_and_hash(n ? data : "", n, name, &r, &off, hash, err);
+  if (st != LATHE_OK) return st;
+  memcpy((uint8_t *)data + off + offsetof(lathe_artifact_record, content_sha256), hash, 32);
+  return rt_ok(err);
 }
 
 int lathe_artifact_seal(const char *path, lathe_error *err) {
@@ -303,14 +317,14 @@ int lathe_artifact_seal(const char *path, lathe_error *err) {
   if (fd < 0) return rt_fail(err, LATHE_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
   uint8_t *data;
   size_t n;
-  int st = read_fd(fd, path, &data, &n, err);
-  if (st != LATHE_OK) { close(fd); return st; }
   lathe_artifact_record r;
   uint64_t off = 0;
   uint8_t hash[32];
-  st = read_record(data, n, path, &r, &off, err);
-  if (st == LATHE_OK) st = content_hash(data, n, off, path, hash, err);
-  ir_free(data);
+  int st = read_fd(fd, path, &data, &n, err);
+  if (st == LATHE_OK) {
+    st = record_and_hash(data, n, path, &r, &off, hash, err);
+    ir_free(data);
+  }
   if (st == LATHE_OK) {
     off_t at = (off_t)(off + offsetof(lathe_artifact_record, content_sha256));
     if (pwrite(fd, hash, 32, at) != 32) st = rt_fail(err, LATHE_ERR_IO, "%s: cannot write the hash: %s", path, strerror(errno));

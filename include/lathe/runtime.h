@@ -43,11 +43,19 @@ uint64_t lathe_cpu_features(void);
  * record is not NULL it receives a copy of the record (valid only when LATHE_OK). */
 int lathe_artifact_check(const char *path, lathe_artifact_record *record, lathe_error *err);
 
+/* The same checks on the n bytes of an artifact already in memory (named name in messages;
+ * NULL: "artifact"). data is only read. */
+int lathe_artifact_check_image(const void *data, size_t n, const char *name, lathe_artifact_record *record,
+                               lathe_error *err);
+
 /* Computes the content hash of the linked artifact at path (the whole file with the record's
  * content_sha256 zeroed) and writes it into the record in place. The compiler calls it on
  * the file it has just linked, before renaming it into place. Returns LATHE_OK, LATHE_ERR_IO
  * or LATHE_ERR_CORRUPT (no valid record). */
 int lathe_artifact_seal(const char *path, lathe_error *err);
+/* The same on the n bytes of a linked artifact in memory (before the compiler writes them
+ * out): writes the hash into the record inside data. */
+int lathe_artifact_seal_image(void *data, size_t n, const char *name, lathe_error *err);
 
 /* Checks the artifact at path (lathe_artifact_check), then loads it (dlopen, RTLD_LOCAL |
  * RTLD_NOW: this runs the artifact's initializers), finds NAME_desc for the NAME in its

@@ -205,6 +205,31 @@ static void test_run_allocates_nothing(void **state) {
   lathe_model_close(m);
 }
 
+/* Sealing in memory and in a file give the same bytes: the hash of the whole file with the
+ * 32 hash bytes zero, here computed with OpenSSL directly over a zeroed copy. */
+static void test_seal(void **state) {
+  size_t n, m;
+  unsigned char *raw = slurp(build("seal_raw", "", 0), &n);
+  unsigned char *sealed = slurp(build("seal_file", "", 1), &m);
+  assert_int_equal(n, m);
+  lathe_error err;
+  assert_int_equal(lathe_artifact_check_image(raw, n, "raw", NULL, &err), LATHE_ERR_CORRUPT);
+  assert_string_equal(err.message, "raw: the artifact was never sealed (its content hash is zero)");
+  unsigned char *at = memmem(raw, n, LATHE_RECORD_MAGIC, 8) + offsetof(lathe_artifact_record, content_sha256);
+  unsigned char md[32];
+  unsigned int len = 0;
+  assert_true(EVP_Digest(raw, n, md, &len, EVP_sha256(), NULL)); /* the hash bytes are still zero */
+  assert_int_equal(lathe_artifact_seal_image(raw, n, "raw", &err), LATHE_OK);
+  assert_memory_equal(at, md, 32);
+  assert_memory_equal(raw, sealed, n);
+  assert_int_equal(lathe_artifact_check_image(raw, n, "raw", NULL, &err), LATHE_OK);
+  /* Sealing again changes nothing. */
+  assert_int_equal(lathe_artifact_seal_image(raw, n, "raw", &err), LATHE_OK);
+  assert_memory_equal(raw, sealed, n);
+  free(raw);
+  free(sealed);
+}
+
 /* A file never sealed (content hash zero) is refused before loading. */
 static void test_unsealed(void **state) {
   assert_refused(build("unsealed", "", 0), LATHE_ERR_CORRUPT, "never sealed");
@@ -293,6 +318,12 @@ static void test_truncated(void **state) {
     tried++;
   }
   assert_true(tried > 400);
+  /* In memory, every length. */
+  for (size_t len = 0; len < n; len++) {
+    lathe_error err;
+    int st = lathe_artifact_check_image(good, len, "image", NULL, &err);
+    if (st != LATHE_ERR_CORRUPT) fail_msg("truncated to %zu bytes: status %d '%s'", len, st, err.message);
+  }
   free(good);
 }
 
@@ -323,6 +354,17 @@ static void test_flipped(void **state) {
   }
   assert_true(tried > 500);
   assert_true(corrupt >= tried - 6); /* e_machine (2 bytes) and abi_version (4) aside */
+  /* In memory, every byte, each flipped three ways. */
+  static const unsigned char flips[] = {0x01, 0x80, 0xff};
+  for (size_t i = 0; i < n; i++)
+    for (int f = 0; f < 3; f++) {
+      lathe_error err;
+      data[i] ^= flips[f];
+      int st = lathe_artifact_check_image(data, n, "image", NULL, &err);
+      data[i] ^= flips[f];
+      if (st != LATHE_ERR_CORRUPT && st != LATHE_ERR_ABI && st != LATHE_ERR_CPU)
+        fail_msg("byte %zu ^ 0x%02x: status %d '%s'", i, flips[f], st, err.message);
+    }
   free(data);
 }
 
@@ -460,7 +502,7 @@ static void test_status_strings(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_open_list_run),      cmocka_unit_test(test_run_allocates_nothing),
-      cmocka_unit_test(test_unsealed),
+      cmocka_unit_test(test_seal),               cmocka_unit_test(test_unsealed),
       cmocka_unit_test(test_missing_files),      cmocka_unit_test(test_other_abi),
       cmocka_unit_test(test_cpu_features),       cmocka_unit_test(test_truncated),
       cmocka_unit_test(test_flipped),            cmocka_unit_test(test_missing_descriptor),
