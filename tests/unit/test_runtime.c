@@ -374,6 +374,11 @@ static void test_missing_descriptor(void **state) {
   assert_refused_after(build("nodesc", "-DNO_DESC", 1), LATHE_ERR_SYMBOL, "no symbol fx_desc", 1);
 }
 
+/* A sealed artifact that the dynamic loader refuses (an undefined symbol under RTLD_NOW). */
+static void test_loader_refuses(void **state) {
+  assert_refused(build("undefined", "-DUNDEFINED", 1), LATHE_ERR_CORRUPT, "undefined symbol: lathe_fixture_nowhere");
+}
+
 static void test_descriptor_disagrees(void **state) {
   assert_refused_after(build("otherrec", "-DOTHER_RECORD", 1), LATHE_ERR_CORRUPT,
                        "fx_desc does not point at the record checked in the file", 1);
@@ -506,7 +511,8 @@ int main(void) {
       cmocka_unit_test(test_missing_files),      cmocka_unit_test(test_other_abi),
       cmocka_unit_test(test_cpu_features),       cmocka_unit_test(test_truncated),
       cmocka_unit_test(test_flipped),            cmocka_unit_test(test_missing_descriptor),
-      cmocka_unit_test(test_descriptor_disagrees), cmocka_unit_test(test_bad_buffers),
+      cmocka_unit_test(test_descriptor_disagrees), cmocka_unit_test(test_loader_refuses),
+      cmocka_unit_test(test_bad_buffers),
       cmocka_unit_test(test_sidecar_weights),    cmocka_unit_test(test_open_out_of_memory),
       cmocka_unit_test(test_status_strings),
   };
