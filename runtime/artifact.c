@@ -181,7 +181,8 @@ static int find_record_section(const uint8_t *data, size_t n, const char *path, 
     return rt_fail(err, LATHE_ERR_CORRUPT, "%s: no usable section table (%u sections of %u bytes, names in %u)", path,
                    eh.e_shnum, eh.e_shentsize, eh.e_shstrndx);
   if (!in_file(eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr), n))
-    return rt_fail(err, LATHE_ERR_CORRUPT, "%s: truncated: the section table (at byte %llu, %u entries) lies past the end (%zu bytes)",
+    return rt_fail(err, LATHE_ERR_CORRUPT,
+                   "%s: truncated: the section table (at byte %llu, %u entries) lies past the end (%zu bytes)",
                    path, (unsigned long long)eh.e_shoff, eh.e_shnum, n);
   Elf64_Shdr names;
   memcpy(&names, data + eh.e_shoff + (uint64_t)eh.e_shstrndx * sizeof names, sizeof names);
@@ -327,7 +328,8 @@ int lathe_artifact_seal(const char *path, lathe_error *err) {
   }
   if (st == LATHE_OK) {
     off_t at = (off_t)(off + offsetof(lathe_artifact_record, content_sha256));
-    if (pwrite(fd, hash, 32, at) != 32) st = rt_fail(err, LATHE_ERR_IO, "%s: cannot write the hash: %s", path, strerror(errno));
+    if (pwrite(fd, hash, 32, at) != 32)
+      st = rt_fail(err, LATHE_ERR_IO, "%s: cannot write the hash: %s", path, strerror(errno));
   }
   if (close(fd) != 0 && st == LATHE_OK) st = rt_fail(err, LATHE_ERR_IO, "%s: cannot close: %s", path, strerror(errno));
   return st == LATHE_OK ? rt_ok(err) : st;

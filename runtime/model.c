@@ -243,7 +243,8 @@ int lathe_model_run(const lathe_model *model, const lathe_exec *ex, const void *
   if ((uintptr_t)workspace % LATHE_WORKSPACE_ALIGN != 0)
     return rt_fail(err, LATHE_ERR_ALIGN, "the workspace at %p is not %d-byte aligned", workspace, LATHE_WORKSPACE_ALIGN);
   if (ex && (ex->abi_version != LATHE_ABI_VERSION || ex->size < sizeof *ex))
-    return rt_fail(err, LATHE_ERR_ABI, "the lathe_exec is of ABI version %u and %u bytes; this runtime has version %u, %zu bytes",
+    return rt_fail(err, LATHE_ERR_ABI,
+                   "the lathe_exec is of ABI version %u and %u bytes; this runtime has version %u, %zu bytes",
                    ex->abi_version, ex->size, LATHE_ABI_VERSION, sizeof *ex);
   /* Sidecar weights go to the model through a copy of the caller's exec (on the stack). */
   lathe_exec local;

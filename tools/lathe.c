@@ -452,7 +452,8 @@ static IrStatus run_artifact(const char *path, const RunOpts *o, DiagSink *d) {
 static int run_compiled_model(const char *path, const RunOpts *o) {
   (void)path;
   (void)o;
-  return usage_error("run", "%s", "this version cannot compile a .lathe model to run it: add --interp, or give a compiled FILE.so");
+  return usage_error("run", "%s",
+                     "this version cannot compile a .lathe model to run it: add --interp, or give a compiled FILE.so");
 }
 
 static int cmd_run(int argc, char **argv) {
