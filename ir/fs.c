@@ -1,18 +1,15 @@
 /* fs.c — whole-file reads, safe (temporary file + rename) writes and SHA-256. */
 #include "ir/fs.h"
+#include "runtime/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- reading ------------------------------------------------------------------------------------ */
-
-/* The most bytes asked of one read(2) call (Linux caps a read near 2 GiB anyway). */
-#define FS_READ_CHUNK ((size_t)1 << 30)
 
 IrStatus ir_read_file(const char *path, int64_t max_bytes, IrBuffer **out, DiagSink *d) {
   *out = NULL;
@@ -52,25 +49,14 @@ IrStatus ir_read_file(const char *path, int64_t max_bytes, IrBuffer **out, DiagS
     close(fd);
     return diag_oom(d, loc);
   }
-  char *p = b->data;
-  int64_t done = 0;
-  while (done < size) {
-    size_t want = (size_t)(size - done) < FS_READ_CHUNK ? (size_t)(size - done) : FS_READ_CHUNK;
-    ssize_t got = read(fd, p + done, want);
-    if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (got < 0) {
-      diag_error(d, loc, "cannot read: %s", strerror(errno));
-      break;
-    }
-    if (got == 0) {
-      diag_error(d, loc, "file shrank while being read (%lld of %lld bytes read)", (long long)done,
-                 (long long)size);
-      break;
-    }
-    done += got;
-  }
+  int64_t done = rt_read_full(fd, b->data, size);
+  if (done < 0)
+    diag_error(d, loc, "cannot read: %s", strerror(errno));
+  else if (done < size)
+    diag_error(d, loc, "file shrank while being read (%lld of %lld bytes read)", (long long)done,
+               (long long)size);
   close(fd);
-  if (done < size) {
+  if (done != size) {
     ir_buffer_unref(b);
     return IR_ERR_INPUT;
   }
@@ -182,10 +168,9 @@ IrStatus ir_write_file(const char *path, const void *data, size_t n, DiagSink *d
 
 void ir_sha256_hex(const void *data, size_t n, char hex[65]) {
   static const char digits[] = "0123456789abcdef";
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
+  uint8_t md[32];
   hex[0] = 0;
-  if (!EVP_Digest(n ? data : "", n, md, &len, EVP_sha256(), NULL) || len != 32) return;
+  if (!rt_sha256(data, n, md)) return;
   for (unsigned i = 0; i < 32; i++) {
     hex[2 * i] = digits[md[i] >> 4];
     hex[2 * i + 1] = digits[md[i] & 15];

@@ -15,6 +15,7 @@
 #include "ir/interp.h"
 #include "ir/printer.h"
 #include "ir/verify.h"
+#include "lathe/runtime.h"
 #include "tools/commands.h"
 
 static const char *const main_usage =
@@ -25,7 +26,7 @@ static const char *const main_usage =
     "commands:\n"
     "  check FILE       parse and verify a model and its weights; print a summary\n"
     "  print FILE       print a model in canonical form (what the printer writes)\n"
-    "  run FILE         run a model on the reference interpreter (--interp)\n"
+    "  run FILE         run a model on the interpreter (--interp) or a compiled FILE.so\n"
     "  import FILE      import an ONNX model: its text IR and weights (-o OUT.lathe)\n"
     "  opt FILE         run graph passes (-O0/-O1/-O2, --passes=...) and write the result\n"
     "  dot FILE         write a Graphviz drawing of a model (fused ops as clusters)\n"
@@ -61,18 +62,24 @@ static const char *const print_usage =
     "  -h, --help       print this help\n";
 
 static const char *const run_usage =
-    "usage: lathe run FILE --interp [--in NAME=FILE.npy]... [--out-dir DIR] [--seed N]\n"
+    "usage: lathe run FILE.lathe --interp [options]\n"
+    "       lathe run FILE.so [options]\n"
     "\n"
-    "Runs the model in FILE on the reference interpreter and prints a summary of each output\n"
-    "(shape, min, max, mean, argmax and the first values).\n"
+    "Runs the model in FILE.lathe on the reference interpreter, or the compiled artifact FILE.so\n"
+    "(checked before it is loaded: docs/abi.md) through liblathe_rt, and prints a summary of\n"
+    "each output (shape, min, max, mean, argmax and the first values).\n"
     "\n"
     "options:\n"
-    "  --interp             run on the reference interpreter (this version runs nothing else)\n"
+    "  --interp             run a .lathe model on the reference interpreter (required: this\n"
+    "                       version does not yet compile a .lathe model in order to run it)\n"
     "  --in NAME=FILE.npy   read input NAME from a NumPy file (dtype and shape must match)\n"
     "  --out-dir DIR        write each output as DIR/NAME.npy (DIR is created if missing)\n"
     "  --seed N             inputs not given with --in are random, from this seed (default 0):\n"
     "                       floats uniform in [-1, 1), integers in [0, 10), bools 0 or 1\n"
-    "  -h, --help           print this help\n";
+    "  --weights FILE       (FILE.so) the sidecar weights of a model compiled with --weights=file\n"
+    "  -h, --help           print this help\n"
+    "\n"
+    "A FILE ending in .so, or starting as an ELF file does, is run as a compiled artifact.\n";
 
 /* ---- check ---------------------------------------------------------------------------------------- */
 
@@ -208,28 +215,57 @@ static void output_file_name(char *buf, size_t n, const char *dir, const char *n
   snprintf(buf + len, n - (size_t)len, ".npy");
 }
 
-/* Binds one --in NAME=FILE: reads the file into inputs[i] (physical form). */
-static IrStatus bind_input(const Graph *g, const char *spec, void **inputs, DiagSink *d) {
+/* What `lathe run` was asked to do, whichever way the model runs. */
+typedef struct RunOpts {
+  const char **ins;      /* the --in NAME=FILE.npy arguments */
+  int nins;
+  const char *out_dir;   /* --out-dir, or NULL */
+  const char *weights;   /* --weights: a compiled model's sidecar weights, or NULL */
+  uint64_t seed;         /* for inputs not given with --in */
+} RunOpts;
+
+/* One input or output of the model being run: its name, its row-major type and a buffer of
+ * that type (the form .npy files and compiled models use). */
+typedef struct RunPort {
+  const char *name;
+  TensorType type;
+  void *data;
+} RunPort;
+
+/* Allocates each port's buffer (zeroed); false when out of memory. */
+static bool ports_alloc(RunPort *ports, int n) {
+  for (int i = 0; i < n; i++) {
+    ports[i].data = calloc(1, (size_t)ir_type_bytes(&ports[i].type) + 1);
+    if (!ports[i].data) return false;
+  }
+  return true;
+}
+
+static void ports_free(RunPort *ports, int n) {
+  for (int i = 0; ports && i < n; i++) free(ports[i].data);
+  free(ports);
+}
+
+/* Binds one --in NAME=FILE: reads the file into the input port named NAME. */
+static IrStatus bind_input(RunPort *ins, int nin, const char *spec, DiagSink *d) {
   const char *eq = strchr(spec, '=');
   if (!eq) return IR_ERR_USAGE;
   size_t len = (size_t)(eq - spec);
   if (len && spec[0] == '%') { spec++; len--; }
-  for (int i = 0; i < g->body->nparams; i++) {
-    const Value *v = &g->values[g->body->params[i]];
-    if (strlen(v->name) != len || memcmp(v->name, spec, len) != 0) continue;
+  for (int i = 0; i < nin; i++) {
+    if (strlen(ins[i].name) != len || memcmp(ins[i].name, spec, len) != 0) continue;
     Tensor t;
     IrBuffer *buf;
     IrStatus st = npy_read(eq + 1, &t, &buf, d);
     if (st != IR_OK) return st;
-    TensorType want = ir_type_plain(&v->type, v->type.dtype);
-    if (!ir_type_equal(&t.type, &want)) {
+    if (!ir_type_equal(&t.type, &ins[i].type)) {
       char a[256], b[256];
-      diag_error(d, loc_file(eq + 1), "input %%%s needs %s but the file holds %s", v->name,
-                 ir_type_str(&want, a, sizeof a), ir_type_str(&t.type, b, sizeof b));
+      diag_error(d, loc_file(eq + 1), "input %%%s needs %s but the file holds %s", ins[i].name,
+                 ir_type_str(&ins[i].type, a, sizeof a), ir_type_str(&t.type, b, sizeof b));
       ir_buffer_unref(buf);
       return IR_ERR_INPUT;
     }
-    ir_tensor_pack(&v->type, t.data, t.type.dtype, inputs[i]);
+    memcpy(ins[i].data, t.data, (size_t)ir_type_bytes(&t.type));
     ir_buffer_unref(buf);
     return IR_OK;
   }
@@ -237,90 +273,209 @@ static IrStatus bind_input(const Graph *g, const char *spec, void **inputs, Diag
   return IR_ERR_INPUT;
 }
 
-static int cmd_run(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"help", no_argument, 0, 'h'},          {"interp", no_argument, 0, 'I'},
-      {"in", required_argument, 0, 'i'},      {"out-dir", required_argument, 0, 'O'},
-      {"seed", required_argument, 0, 'S'},    {0, 0, 0, 0}};
-  bool interp = false;
-  const char *out_dir = NULL;
-  uint64_t seed = 0;
-  const char **ins = calloc((size_t)argc + 1, sizeof *ins);
-  int nins = 0, c;
-  if (!ins) { fputs("lathe: out of memory\n", stderr); return EXIT_INPUT; }
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    char *end;
-    switch (c) {
-    case 'h': fputs(run_usage, stdout); free(ins); return EXIT_OK;
-    case 'I': interp = true; break;
-    case 'i':
-      if (!strchr(optarg, '=')) { free(ins); return usage_error("run", "--in needs NAME=FILE.npy, not '%s'", optarg); }
-      ins[nins++] = optarg;
-      break;
-    case 'O': out_dir = optarg; break;
-    case 'S':
-      seed = strtoull(optarg, &end, 0);
-      if (*end || !*optarg) { free(ins); return usage_error("run", "--seed needs a number, not '%s'", optarg); }
-      break;
-    default: free(ins); return usage_error("run", "%s", "unknown option");
-    }
+/* Fills the inputs: seeded random first, then the files given (so a file replaces its input). */
+static IrStatus fill_inputs(RunPort *ins, int nin, const RunOpts *o, DiagSink *d) {
+  uint64_t seed = o->seed;
+  for (int i = 0; i < nin; i++) ir_fill_random(&ins[i].type, ins[i].data, &seed);
+  for (int k = 0; k < o->nins; k++) {
+    IrStatus st = bind_input(ins, nin, o->ins[k], d);
+    if (st != IR_OK) return st;
   }
-  if (optind != argc - 1) { free(ins); return usage_error("run", "%s", "expected one FILE"); }
-  if (!interp) {
-    free(ins);
-    return usage_error("run", "%s", "this version runs models only on the interpreter: add --interp");
+  return IR_OK;
+}
+
+/* Prints a summary of each output and, with --out-dir, writes it as DIR/NAME.npy. */
+static IrStatus report_outputs(RunPort *outs, int nout, const RunOpts *o, DiagSink *d) {
+  if (o->out_dir && mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) {
+    diag_error(d, loc_file(o->out_dir), "cannot create the output directory: %s", strerror(errno));
+    return IR_ERR_INPUT;
   }
-  DiagSink d;
-  diag_init(&d, stderr);
+  for (int i = 0; i < nout; i++) {
+    summarize(outs[i].name, &outs[i].type, outs[i].data);
+    if (!o->out_dir) continue;
+    char path[4096];
+    output_file_name(path, sizeof path, o->out_dir, outs[i].name);
+    Tensor tensor = {outs[i].type, outs[i].data};
+    IrStatus st = npy_write(path, &tensor, d);
+    if (st != IR_OK) return st;
+  }
+  return IR_OK;
+}
+
+/* Runs the .lathe model at path on the reference interpreter. */
+static IrStatus run_interp(const char *path, const RunOpts *o, DiagSink *d) {
   Graph *g = NULL;
-  IrStatus st = ir_load(&d, argv[optind], LOAD_VERIFY | LOAD_WEIGHTS, &g);
-  int nin = g ? g->body->nparams : 0, nout = g ? g->body->nresults : 0;
+  IrStatus st = ir_load(d, path, LOAD_VERIFY | LOAD_WEIGHTS, &g);
+  if (st != IR_OK) return st;
+  int nin = g->body->nparams, nout = g->body->nresults;
+  RunPort *ins = calloc((size_t)nin + 1, sizeof *ins), *outs = calloc((size_t)nout + 1, sizeof *outs);
   void **inputs = calloc((size_t)nin + 1, sizeof *inputs), **outputs = calloc((size_t)nout + 1, sizeof *outputs);
-  if (st == IR_OK && (!inputs || !outputs)) st = diag_oom(&d, loc_none());
-  /* Inputs: seeded random first, then the files given (so a file replaces its input). */
+  if (!ins || !outs || !inputs || !outputs) st = diag_oom(d, loc_none());
+  /* The interpreter reads and writes the physical form (layouts); the ports hold row-major. */
   for (int i = 0; st == IR_OK && i < nin; i++) {
-    const TensorType *t = &g->values[g->body->params[i]].type;
-    TensorType plain = ir_type_plain(t, t->dtype);
-    void *tmp = malloc((size_t)ir_type_bytes(&plain) + 1);
-    inputs[i] = calloc(1, (size_t)ir_type_bytes(t) + 1);
-    if (!tmp || !inputs[i]) { free(tmp); st = diag_oom(&d, loc_none()); break; }
-    ir_fill_random(&plain, tmp, &seed);
-    ir_tensor_pack(t, tmp, plain.dtype, inputs[i]);
-    free(tmp);
-  }
-  for (int k = 0; st == IR_OK && k < nins; k++) st = bind_input(g, ins[k], inputs, &d);
-  for (int i = 0; st == IR_OK && i < nout; i++) {
-    outputs[i] = calloc(1, (size_t)ir_type_bytes(&g->output_types[i]) + 1);
-    if (!outputs[i]) st = diag_oom(&d, loc_none());
-  }
-  if (st == IR_OK) st = ir_interp_run(g, (const void *const *)inputs, outputs, &d);
-  if (st == IR_OK && out_dir && mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
-    diag_error(&d, loc_file(out_dir), "cannot create the output directory: %s", strerror(errno));
-    st = IR_ERR_INPUT;
+    const Value *v = &g->values[g->body->params[i]];
+    ins[i] = (RunPort){v->name, ir_type_plain(&v->type, v->type.dtype), NULL};
+    inputs[i] = calloc(1, (size_t)ir_type_bytes(&v->type) + 1);
+    if (!inputs[i]) st = diag_oom(d, loc_none());
   }
   for (int i = 0; st == IR_OK && i < nout; i++) {
     const TensorType *t = &g->output_types[i];
-    TensorType plain = ir_type_plain(t, t->dtype);
-    void *tmp = malloc((size_t)ir_type_bytes(&plain) + 1);
-    if (!tmp) { st = diag_oom(&d, loc_none()); break; }
-    ir_tensor_unpack(t, outputs[i], plain.dtype, tmp);
-    summarize(g->output_names[i], &plain, tmp);
-    if (out_dir) {
-      char path[4096];
-      output_file_name(path, sizeof path, out_dir, g->output_names[i]);
-      Tensor tensor = {plain, tmp};
-      st = npy_write(path, &tensor, &d);
-    }
-    free(tmp);
+    outs[i] = (RunPort){g->output_names[i], ir_type_plain(t, t->dtype), NULL};
+    outputs[i] = calloc(1, (size_t)ir_type_bytes(t) + 1);
+    if (!outputs[i]) st = diag_oom(d, loc_none());
   }
+  if (st == IR_OK && (!ports_alloc(ins, nin) || !ports_alloc(outs, nout))) st = diag_oom(d, loc_none());
+  if (st == IR_OK) st = fill_inputs(ins, nin, o, d);
+  for (int i = 0; st == IR_OK && i < nin; i++) {
+    const TensorType *t = &g->values[g->body->params[i]].type;
+    ir_tensor_pack(t, ins[i].data, t->dtype, inputs[i]);
+  }
+  if (st == IR_OK) st = ir_interp_run(g, (const void *const *)inputs, outputs, d);
+  for (int i = 0; st == IR_OK && i < nout; i++)
+    ir_tensor_unpack(&g->output_types[i], outputs[i], outs[i].type.dtype, outs[i].data);
+  if (st == IR_OK) st = report_outputs(outs, nout, o, d);
   for (int i = 0; inputs && i < nin; i++) free(inputs[i]);
   for (int i = 0; outputs && i < nout; i++) free(outputs[i]);
   free(inputs);
   free(outputs);
-  free(ins);
+  ports_free(ins, nin);
+  ports_free(outs, nout);
   ir_graph_free(g);
-  diag_free(&d);
-  return exit_code(st);
+  return st;
+}
+
+/* True when path names a compiled artifact: it ends in ".so" or starts as an ELF file does. */
+static bool is_artifact(const char *path) {
+  size_t len = strlen(path);
+  if (len > 3 && strcmp(path + len - 3, ".so") == 0) return true;
+  FILE *f = fopen(path, "rb");
+  unsigned char magic[4] = {0};
+  if (f) {
+    size_t got = fread(magic, 1, sizeof magic, f);
+    fclose(f);
+    return got == 4 && memcmp(magic, "\177ELF", 4) == 0;
+  }
+  return false;
+}
+
+/* Reports a runtime error as a diagnostic (its message names the file) and returns the status
+ * the tool's exit code comes from: 70 for an internal error, 1 for all else. */
+static IrStatus rt_report(DiagSink *d, const lathe_error *err) {
+  diag_error(d, loc_none(), "%s", err->message);
+  return err->status == LATHE_ERR_INTERNAL ? IR_ERR_INTERNAL : IR_ERR_INPUT;
+}
+
+_Static_assert(LATHE_F32 == (int)DT_F32 && LATHE_BOOL == (int)DT_BOOL && LATHE_I64 == (int)DT_I64,
+               "lathe_dtype numbers the dtypes as the text IR does");
+
+/* Ports for the inputs or outputs a compiled model describes. */
+static RunPort *artifact_ports(const lathe_model *m, bool inputs, int n) {
+  RunPort *ports = calloc((size_t)n + 1, sizeof *ports);
+  for (int i = 0; ports && i < n; i++) {
+    const lathe_tensor_desc *t = inputs ? lathe_model_input(m, i) : lathe_model_output(m, i);
+    ports[i].name = t->name;
+    ports[i].type = (TensorType){(DType)t->dtype, t->rank, {0}, NULL, NULL};
+    memcpy(ports[i].type.dims, t->dims, sizeof ports[i].type.dims);
+  }
+  return ports;
+}
+
+/* Runs a compiled artifact through liblathe_rt: checked, loaded, run once, closed. */
+static IrStatus run_artifact(const char *path, const RunOpts *o, DiagSink *d) {
+  lathe_error err;
+  lathe_model *m;
+  if (lathe_model_open(path, &m, &err) != LATHE_OK) return rt_report(d, &err);
+  IrStatus st = IR_OK;
+  if (o->weights && lathe_model_load_weights(m, o->weights, &err) != LATHE_OK) st = rt_report(d, &err);
+  int nin = lathe_model_ninputs(m), nout = lathe_model_noutputs(m);
+  RunPort *ins = artifact_ports(m, true, nin), *outs = artifact_ports(m, false, nout);
+  const void **inputs = calloc((size_t)nin + 1, sizeof *inputs);
+  void **outputs = calloc((size_t)nout + 1, sizeof *outputs);
+  size_t *in_sizes = calloc((size_t)nin + 1, sizeof *in_sizes), *out_sizes = calloc((size_t)nout + 1, sizeof *out_sizes);
+  void *ws = lathe_model_alloc_workspace(m, &err);
+  if (st == IR_OK && !ws) st = rt_report(d, &err);
+  if (st == IR_OK && (!ins || !outs || !inputs || !outputs || !in_sizes || !out_sizes || !ports_alloc(ins, nin) ||
+                      !ports_alloc(outs, nout)))
+    st = diag_oom(d, loc_none());
+  if (st == IR_OK) st = fill_inputs(ins, nin, o, d);
+  for (int i = 0; st == IR_OK && i < nin; i++) {
+    inputs[i] = ins[i].data;
+    in_sizes[i] = lathe_model_input(m, i)->size;
+  }
+  for (int i = 0; st == IR_OK && i < nout; i++) {
+    outputs[i] = outs[i].data;
+    out_sizes[i] = lathe_model_output(m, i)->size;
+  }
+  if (st == IR_OK && lathe_model_run(m, NULL, inputs, in_sizes, outputs, out_sizes, ws, &err) != LATHE_OK)
+    st = rt_report(d, &err);
+  if (st == IR_OK) st = report_outputs(outs, nout, o, d);
+  lathe_model_free_workspace(ws);
+  free(inputs);
+  free(outputs);
+  free(in_sizes);
+  free(out_sizes);
+  ports_free(ins, nin);
+  ports_free(outs, nout);
+  lathe_model_close(m);
+  return st;
+}
+
+/* Runs a .lathe model as native code. The seam for compiled runs: this is where the model
+ * will be compiled to a temporary shared object and handed to run_artifact; until the
+ * compiler can, it asks for --interp. Returns the tool's exit code. */
+static int run_compiled_model(const char *path, const RunOpts *o) {
+  (void)path;
+  (void)o;
+  return usage_error("run", "%s",
+                     "this version cannot compile a .lathe model to run it: add --interp, or give a compiled FILE.so");
+}
+
+static int cmd_run(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"help", no_argument, 0, 'h'},          {"interp", no_argument, 0, 'I'},
+      {"in", required_argument, 0, 'i'},      {"out-dir", required_argument, 0, 'O'},
+      {"seed", required_argument, 0, 'S'},    {"weights", required_argument, 0, 'W'},
+      {0, 0, 0, 0}};
+  bool interp = false;
+  RunOpts o = {calloc((size_t)argc + 1, sizeof(const char *)), 0, NULL, NULL, 0};
+  int c;
+  if (!o.ins) { fputs("lathe: out of memory\n", stderr); return EXIT_INPUT; }
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    char *end;
+    switch (c) {
+    case 'h': fputs(run_usage, stdout); free(o.ins); return EXIT_OK;
+    case 'I': interp = true; break;
+    case 'i':
+      if (!strchr(optarg, '=')) { free(o.ins); return usage_error("run", "--in needs NAME=FILE.npy, not '%s'", optarg); }
+      o.ins[o.nins++] = optarg;
+      break;
+    case 'O': o.out_dir = optarg; break;
+    case 'W': o.weights = optarg; break;
+    case 'S':
+      o.seed = strtoull(optarg, &end, 0);
+      if (*end || !*optarg) { free(o.ins); return usage_error("run", "--seed needs a number, not '%s'", optarg); }
+      break;
+    default: free(o.ins); return usage_error("run", "%s", "unknown option");
+    }
+  }
+  if (optind != argc - 1) { free(o.ins); return usage_error("run", "%s", "expected one FILE"); }
+  const char *path = argv[optind];
+  bool artifact = is_artifact(path);
+  int code;
+  if (artifact && interp) {
+    code = usage_error("run", "%s is a compiled artifact: --interp runs .lathe models", path);
+  } else if (!artifact && o.weights) {
+    code = usage_error("run", "%s", "--weights is for compiled artifacts; a .lathe model names its own weights");
+  } else if (!artifact && !interp) {
+    code = run_compiled_model(path, &o);
+  } else {
+    DiagSink d;
+    diag_init(&d, stderr);
+    code = exit_code(artifact ? run_artifact(path, &o, &d) : run_interp(path, &o, &d));
+    diag_free(&d);
+  }
+  free(o.ins);
+  return code;
 }
 
 int main(int argc, char **argv) {
