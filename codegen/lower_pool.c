@@ -61,11 +61,13 @@ IrStatus cg_lower_maxpool(LowerCtx *c, const Node *n) {
   Window win;
   window(c, k, body, n, tx, v, &win);
   if (!win.inner) return cg_checked(c, n->loc);
+  /* take = at < 0 || x > best, decided once per tap before either local changes. */
   NestExpr *val = cg_load(p, x, win.at);
-  NestExpr *take = cg_bin(p, NEST_OR, cg_bin(p, NEST_LT, cg_local(p, k, at), cg_idx(p, 0)),
-                          cg_bin(p, NEST_GT, val, cg_local(p, k, best)));
-  cg_assign(p, win.inner, best, cg_select(p, take, val, cg_local(p, k, best)));
-  cg_assign(p, win.inner, at, cg_select(p, take, win.at, cg_local(p, k, at)));
+  int take = cg_nest_local(p, k, DT_BOOL);
+  cg_decl(p, win.inner, take, cg_bin(p, NEST_OR, cg_bin(p, NEST_LT, cg_local(p, k, at), cg_idx(p, 0)),
+                                     cg_bin(p, NEST_GT, val, cg_local(p, k, best))));
+  cg_assign(p, win.inner, best, cg_select(p, cg_local(p, k, take), val, cg_local(p, k, best)));
+  cg_assign(p, win.inner, at, cg_select(p, cg_local(p, k, take), win.at, cg_local(p, k, at)));
   NestExpr *o = cg_index(c, ty, v);
   cg_store(p, body, y, o, cg_local(p, k, best));
   if (ind >= 0) cg_store(p, body, ind, o, cg_local(p, k, at));
