@@ -36,12 +36,20 @@ static const char *const compile_usage =
     "exit codes: 0 ok, 1 bad model or an op the backends cannot compile yet, 2 usage,\n"
     "70 internal error\n";
 
-/* What a backend writes for one kind, given the lowered program and the artifact. */
-typedef void (*EmitFn)(FILE *f, const NestProgram *p, const CgArtifact *a);
+/* What a backend writes for one kind to f, given the lowered program and the artifact;
+ * IR_OK or a status it reported through d. */
+typedef IrStatus (*EmitFn)(FILE *f, const NestProgram *p, const CgArtifact *a, DiagSink *d);
 
-static void emit_c(FILE *f, const NestProgram *p, const CgArtifact *a) { cg_emit_c(f, p, a); }
-static void emit_header(FILE *f, const NestProgram *p, const CgArtifact *a) { (void)p; cg_emit_header(f, a); }
-static void emit_nest(FILE *f, const NestProgram *p, const CgArtifact *a) { (void)a; cg_nest_print(f, p); }
+static IrStatus emit_header(FILE *f, const NestProgram *p, const CgArtifact *a, DiagSink *d) {
+  (void)p, (void)d;
+  cg_emit_header(f, a);
+  return IR_OK;
+}
+static IrStatus emit_nest(FILE *f, const NestProgram *p, const CgArtifact *a, DiagSink *d) {
+  (void)a, (void)d;
+  cg_nest_print(f, p);
+  return IR_OK;
+}
 
 /* Every kind of output: its name in --emit, its extension, and its writer (NULL: needs a
  * backend this build does not have yet — the LLVM backend plugs in here). */
@@ -51,7 +59,7 @@ static const struct EmitKind {
   EmitFn fn;
   const char *missing; /* fn NULL: what is missing */
 } kinds[] = {
-    {"c", ".c", emit_c, NULL},
+    {"c", ".c", cg_emit_c, NULL},
     {"header", ".h", emit_header, NULL},
     {"nest", ".nest", emit_nest, NULL},
     {"so", ".so", NULL, "the LLVM backend (not built yet)"},
@@ -97,7 +105,7 @@ static IrStatus compile(const char *model, const char *base, const bool *want, c
     if (!want[i]) continue;
     snprintf(path, blen + 16, "%s%s", base, kinds[i].ext);
     st = ir_out_open(&files[i], path, d);
-    if (st == IR_OK) kinds[i].fn(files[i].f, p, &a);
+    if (st == IR_OK) st = kinds[i].fn(files[i].f, p, &a, d);
   }
   if (st == IR_OK && weights) {
     st = ir_out_open(&files[NKINDS], weights, d);

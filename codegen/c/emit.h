@@ -5,7 +5,8 @@
 #include "codegen/artifact.h"
 
 /* Writes the C source of program p (kernels, entry point NAME_run, typed wrapper, record and
- * descriptor; the weight blob as string literals unless a->sidecar) to f. */
-void cg_emit_c(FILE *f, const NestProgram *p, const CgArtifact *a);
+ * descriptor; the weight blob as string literals unless a->sidecar) to f. Returns IR_OK, or
+ * reports running out of memory through d (the output is then incomplete). */
+IrStatus cg_emit_c(FILE *f, const NestProgram *p, const CgArtifact *a, DiagSink *d);
 
 #endif

@@ -199,8 +199,9 @@ static int setup(void **state) {
     snprintf(paths[i], sizeof paths[i], "%s/case%d.c", dir, i);
     FILE *f = fopen(paths[i], "w");
     if (!f) return -1;
-    cg_emit_c(f, p, &a);
+    IrStatus st = cg_emit_c(f, p, &a, &d);
     fclose(f);
+    if (st != IR_OK) return -1;
     argv[argc++] = paths[i];
     cg_artifact_free(&a);
     cg_nest_free(p);
