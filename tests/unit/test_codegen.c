@@ -356,9 +356,55 @@ static void test_misaligned_and_null(void **state) {
   free(ws);
 }
 
+/* A program built by hand through the API prints as docs/codegen.md describes: buffers with
+ * kind, dtype, elements and position or offset; kernels as indented loops. */
+static void test_nest_print(void **state) {
+  (void)state;
+  NestProgram *p = cg_nest_new("tiny");
+  assert_non_null(p);
+  static const float w[3] = {1, 2, 3};
+  int x = cg_nest_add_buf(p, NEST_BUF_INPUT, "x", DT_F32, 4, 0, NULL);
+  int k3 = cg_nest_add_buf(p, NEST_BUF_WEIGHT, "w", DT_F32, 3, 0, w);
+  int t = cg_nest_add_buf(p, NEST_BUF_WORKSPACE, "t", DT_F32, 20, 0, NULL);
+  int t2 = cg_nest_add_buf(p, NEST_BUF_WORKSPACE, "t2", DT_I64, 1, 0, NULL);
+  int y = cg_nest_add_buf(p, NEST_BUF_OUTPUT, "y", DT_F32, 4, 0, NULL);
+  NestKernel *k = cg_nest_kernel(p, "relu", "relu", loc_none());
+  int i = cg_nest_var(p, k, "i"), acc = cg_nest_local(p, k, DT_F32);
+  NestStmt *loop = cg_loop(p, &k->body, i, cg_idx(p, 0), cg_idx(p, 4));
+  loop->u.loop.parallel = true;
+  NestExpr *xi = cg_load(p, x, cg_var(p, i));
+  cg_decl(p, &loop->u.loop.body, acc, cg_bin(p, NEST_MAX, xi, cg_const_f(p, DT_F32, 0)));
+  cg_store(p, &loop->u.loop.body, y, cg_var(p, i), cg_un(p, NEST_EXP, cg_local(p, k, acc)));
+  assert_false(p->arena.failed);
+  /* Offsets by hand: w is 12 bytes at 0 (the blob rounds to 64); t is 80 bytes at 0 and t2
+   * starts at the next multiple of 64, 128; the workspace ends at 192. */
+  assert_int_equal(p->weights_size, 64);
+  assert_int_equal(p->bufs[t2].offset, 128);
+  assert_int_equal(p->workspace_size, 192);
+  assert_int_equal(p->input_bufs[0], x);
+  assert_int_equal(p->output_bufs[0], y);
+  (void)k3, (void)t;
+  char buf[1024] = {0};
+  FILE *f = fmemopen(buf, sizeof buf - 1, "w");
+  cg_nest_print(f, p);
+  fclose(f);
+  assert_string_equal(buf, "nest tiny  # weights 64 bytes, workspace 192 bytes\n"
+                           "  input x: f32[4] #0\n"
+                           "  weight w: f32[3] @0\n"
+                           "  workspace t: f32[20] @0\n"
+                           "  workspace t2: i64[1] @128\n"
+                           "  output y: f32[4] #0\n"
+                           "kernel k0_relu  # relu\n"
+                           "  parallel for i0 in [0, 4):\n"
+                           "    f32 $0 = max(x[i0], 0:f32)\n"
+                           "    y[i0] = exp($0)\n");
+  cg_nest_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_case),
+      cmocka_unit_test(test_nest_print),
       cmocka_unit_test(test_ops_lowered),
       cmocka_unit_test(test_refusals),
       cmocka_unit_test(test_misaligned_and_null),
