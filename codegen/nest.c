@@ -51,9 +51,15 @@ static bool set_position(int **arr, int *count, int index, int buf) {
   return true;
 }
 
+/* Marks p as failed (out of memory) and returns -1. */
+static int failed(NestProgram *p) {
+  p->arena.failed = true;
+  return -1;
+}
+
 int cg_nest_add_buf(NestProgram *p, NestBufKind kind, const char *name, DType dtype, int64_t numel, int index,
                     const void *data) {
-  if (!grow((void **)&p->bufs, &p->cap_bufs, p->nbufs + 1, sizeof *p->bufs)) return -1;
+  if (!grow((void **)&p->bufs, &p->cap_bufs, p->nbufs + 1, sizeof *p->bufs)) return failed(p);
   NestBuf b = {0};
   b.name = ir_arena_strdup(&p->arena, name ? name : "t");
   b.kind = kind;
@@ -61,20 +67,20 @@ int cg_nest_add_buf(NestProgram *p, NestBufKind kind, const char *name, DType dt
   b.numel = numel;
   b.bytes = numel * ir_dtype_size(dtype);
   b.index = index;
-  if (!b.name) return -1;
+  if (!b.name) return failed(p);
   int id = p->nbufs;
   switch (kind) {
   case NEST_BUF_INPUT:
-    if (!set_position(&p->input_bufs, &p->ninputs, index, id)) return -1;
+    if (!set_position(&p->input_bufs, &p->ninputs, index, id)) return failed(p);
     break;
   case NEST_BUF_OUTPUT:
-    if (!set_position(&p->output_bufs, &p->noutputs, index, id)) return -1;
+    if (!set_position(&p->output_bufs, &p->noutputs, index, id)) return failed(p);
     break;
   case NEST_BUF_WEIGHT: {
     b.offset = p->weights_size;
     int64_t end = align64(b.offset + b.bytes);
     uint8_t *w = ir_realloc(p->weights, (size_t)(end ? end : 1));
-    if (!w) return -1;
+    if (!w) return failed(p);
     memset(w + b.offset, 0, (size_t)(end - b.offset));
     if (data && b.bytes) memcpy(w + b.offset, data, (size_t)b.bytes);
     p->weights = w;
@@ -91,7 +97,10 @@ int cg_nest_add_buf(NestProgram *p, NestBufKind kind, const char *name, DType dt
 }
 
 NestKernel *cg_nest_kernel(NestProgram *p, const char *hint, const char *op, Loc loc) {
-  if (!grow((void **)&p->kernels, &p->cap_kernels, p->nkernels + 1, sizeof *p->kernels)) return NULL;
+  if (!grow((void **)&p->kernels, &p->cap_kernels, p->nkernels + 1, sizeof *p->kernels)) {
+    failed(p);
+    return NULL;
+  }
   NestKernel *k = ir_arena_alloc(&p->arena, sizeof *k);
   char name[96];
   snprintf(name, sizeof name, "k%d_%.64s", p->nkernels, hint ? hint : "kernel");

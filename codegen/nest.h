@@ -229,7 +229,7 @@ NestProgram *cg_nest_new(const char *name);
 /* Frees the program and everything it owns. NULL is fine. */
 void cg_nest_free(NestProgram *p);
 
-/* Adds a buffer; returns its number or -1 (out of memory). For NEST_BUF_INPUT/OUTPUT the
+/* Adds a buffer; returns its number or -1 (out of memory; prog->arena.failed is set). For NEST_BUF_INPUT/OUTPUT the
  * position is `index` and input_bufs/output_bufs are filled; for NEST_BUF_WEIGHT `data`
  * (bytes, may be NULL for zeros) is appended to the blob; for NEST_BUF_WORKSPACE room is
  * taken at the end of the workspace. Offsets are 64-byte aligned. */

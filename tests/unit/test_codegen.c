@@ -157,7 +157,8 @@ static int spawn(char *const *argv) {
 }
 
 static Graph *graphs[NCASES];
-static void *so; /* the shared object holding case0 ... caseN */
+static DiagSink sink; /* the cases' sink: it holds the texts their locations point into */
+static void *so;      /* the shared object holding case0 ... caseN */
 
 /* Parses, verifies, lowers and emits every case into LATHE_TEST_TMP/codegen/caseI.c, then
  * builds them into one shared object and loads it. */
@@ -180,32 +181,31 @@ static int setup(void **state) {
   argv[argc++] = "-o";
   snprintf(so_path, sizeof so_path, "%s/cases.so", dir);
   argv[argc++] = so_path;
+  diag_init(&sink, stderr);
   for (int i = 0; i < NCASES; i++) {
-    DiagSink d;
-    diag_init(&d, stderr);
+    DiagSink *d = &sink;
     char text[4096];
     snprintf(text, sizeof text, "lathe 1\n%s", cases[i].text);
-    Graph *g = ir_parse_text(&d, cases[i].what, text, strlen(text));
-    if (!g || ir_verify(g, &d) != IR_OK) {
+    Graph *g = ir_parse_text(d, cases[i].what, text, strlen(text));
+    if (!g || ir_verify(g, d) != IR_OK) {
       fprintf(stderr, "case '%s' does not verify\n", cases[i].what);
       return -1;
     }
     NestProgram *p;
-    if (cg_lower(g, &d, &p) != IR_OK) return -1;
+    if (cg_lower(g, d, &p) != IR_OK) return -1;
     CgArtifact a;
     char name[32];
     snprintf(name, sizeof name, "case%d", i);
-    if (cg_artifact_init(&a, g, p, name, cases[i].what, "c", false, &d) != IR_OK) return -1;
+    if (cg_artifact_init(&a, g, p, name, cases[i].what, "c", false, d) != IR_OK) return -1;
     snprintf(paths[i], sizeof paths[i], "%s/case%d.c", dir, i);
     FILE *f = fopen(paths[i], "w");
     if (!f) return -1;
-    IrStatus st = cg_emit_c(f, p, &a, &d);
+    IrStatus st = cg_emit_c(f, p, &a, d);
     fclose(f);
     if (st != IR_OK) return -1;
     argv[argc++] = paths[i];
     cg_artifact_free(&a);
     cg_nest_free(p);
-    diag_free(&d);
     graphs[i] = g;
   }
   argv[argc++] = "-lm";
@@ -222,6 +222,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   (void)state;
   for (int i = 0; i < NCASES; i++) ir_graph_free(graphs[i]);
+  diag_free(&sink);
   if (so) dlclose(so);
   return 0;
 }
@@ -401,12 +402,55 @@ static void test_nest_print(void **state) {
   cg_nest_free(p);
 }
 
+/* Lowers and emits graph g with allocation number n failing (0: none); returns the status
+ * and sets *made to the number of allocations tried. */
+static IrStatus lower_and_emit(const Graph *g, uint64_t n, uint64_t *made) {
+  DiagSink d;
+  diag_init(&d, NULL);
+  FILE *f = fopen("/dev/null", "w");
+  assert_non_null(f);
+  NestProgram *p = NULL;
+  CgArtifact a;
+  memset(&a, 0, sizeof a);
+  ir_alloc_fail_after(n);
+  IrStatus st = cg_lower(g, &d, &p);
+  if (st == IR_OK) st = cg_artifact_init(&a, g, p, "m", NULL, "c", false, &d);
+  if (st == IR_OK) st = cg_emit_c(f, p, &a, &d);
+  *made = ir_alloc_fail_after(0);
+  if (st != IR_OK) assert_true(d.errors > 0);
+  cg_artifact_free(&a);
+  cg_nest_free(p);
+  fclose(f);
+  diag_free(&d);
+  return st;
+}
+
+/* Every allocation of lowering and emitting, made to fail in turn, gives a reported error
+ * (never a crash, a leak or a silently broken program). */
+static void test_alloc_failures(void **state) {
+  (void)state;
+  uint64_t total = 0;
+  for (int i = 0; i < NCASES; i++) {
+    uint64_t count, made;
+    assert_int_equal(lower_and_emit(graphs[i], 0, &count), IR_OK);
+    assert_true(count > 0);
+    for (uint64_t n = 1; n <= count; n++) {
+      IrStatus st = lower_and_emit(graphs[i], n, &made);
+      if (st != IR_ERR_INPUT) fail_msg("%s: allocation %llu of %llu failing gave status %d", cases[i].what,
+                                       (unsigned long long)n, (unsigned long long)count, (int)st);
+    }
+    total += count;
+  }
+  assert_true(total > 100);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_case),
       cmocka_unit_test(test_nest_print),
       cmocka_unit_test(test_ops_lowered),
       cmocka_unit_test(test_refusals),
+      cmocka_unit_test(test_alloc_failures),
       cmocka_unit_test(test_misaligned_and_null),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
