@@ -156,6 +156,11 @@ static int spawn(char *const *argv) {
   return WEXITSTATUS(status);
 }
 
+/* The case also compiled with --weights (the blob passed in lathe_exec.weights). */
+enum { SIDECAR_CASE = 23 };
+static uint8_t *sidecar_weights;
+static uint64_t sidecar_size;
+
 static Graph *graphs[NCASES];
 static DiagSink sink; /* the cases' sink: it holds the texts their locations point into */
 static void *so;      /* the shared object holding case0 ... caseN */
@@ -165,7 +170,7 @@ static void *so;      /* the shared object holding case0 ... caseN */
 static int setup(void **state) {
   (void)state;
   static char dir[] = LATHE_TEST_TMP "/codegen";
-  static char paths[NCASES][512];
+  static char paths[NCASES + 1][512];
   static char *argv[NCASES + 16];
   char so_path[600];
   mkdir(dir, 0777);
@@ -182,21 +187,29 @@ static int setup(void **state) {
   snprintf(so_path, sizeof so_path, "%s/cases.so", dir);
   argv[argc++] = so_path;
   diag_init(&sink, stderr);
-  for (int i = 0; i < NCASES; i++) {
+  if (strcmp(cases[SIDECAR_CASE].what, "batch_norm") != 0) return -1; /* the case with a constant */
+  for (int i = 0; i <= NCASES; i++) {
     DiagSink *d = &sink;
+    bool side = i == NCASES; /* the last round: SIDECAR_CASE again, with its weights apart */
+    int ci = side ? SIDECAR_CASE : i;
     char text[4096];
-    snprintf(text, sizeof text, "lathe 1\n%s", cases[i].text);
-    Graph *g = ir_parse_text(d, cases[i].what, text, strlen(text));
-    if (!g || ir_verify(g, d) != IR_OK) {
-      fprintf(stderr, "case '%s' does not verify\n", cases[i].what);
+    snprintf(text, sizeof text, "lathe 1\n%s", cases[ci].text);
+    Graph *g = side ? graphs[ci] : ir_parse_text(d, cases[ci].what, text, strlen(text));
+    if (!g || (!side && ir_verify(g, d) != IR_OK)) {
+      fprintf(stderr, "case '%s' does not verify\n", cases[ci].what);
       return -1;
     }
     NestProgram *p;
     if (cg_lower(g, d, &p) != IR_OK) return -1;
     CgArtifact a;
     char name[32];
-    snprintf(name, sizeof name, "case%d", i);
-    if (cg_artifact_init(&a, g, p, name, cases[i].what, "c", false, d) != IR_OK) return -1;
+    snprintf(name, sizeof name, side ? "sidecar" : "case%d", i);
+    if (cg_artifact_init(&a, g, p, name, cases[ci].what, "c", side, d) != IR_OK) return -1;
+    if (side) {
+      sidecar_size = (uint64_t)p->weights_size;
+      sidecar_weights = malloc(sidecar_size + 1);
+      memcpy(sidecar_weights, p->weights, sidecar_size);
+    }
     snprintf(paths[i], sizeof paths[i], "%s/case%d.c", dir, i);
     FILE *f = fopen(paths[i], "w");
     if (!f) return -1;
@@ -206,7 +219,7 @@ static int setup(void **state) {
     argv[argc++] = paths[i];
     cg_artifact_free(&a);
     cg_nest_free(p);
-    graphs[i] = g;
+    graphs[ci] = g;
   }
   argv[argc++] = "-lm";
   argv[argc] = NULL;
@@ -222,6 +235,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   (void)state;
   for (int i = 0; i < NCASES; i++) ir_graph_free(graphs[i]);
+  free(sidecar_weights);
   diag_free(&sink);
   if (so) dlclose(so);
   return 0;
@@ -241,12 +255,13 @@ static void uneven_parallel_for(void *pool, int64_t n, lathe_task_fn fn, void *c
   pieces++;
 }
 
-/* Runs case i through the interpreter and the compiled code (serial and with the parallel
- * exec) on the same inputs, and compares every output element. */
-static void check_case(int i) {
+/* Runs case i through the interpreter and the compiled code `prefix` (serially and with the
+ * parallel exec; sidecar weights, when not NULL, passed in the exec) on the same inputs, and
+ * compares every output element. */
+static void check_case(int i, const char *prefix, const void *weights, uint64_t weights_size) {
   const Graph *g = graphs[i];
   char sym[32];
-  snprintf(sym, sizeof sym, "case%d_desc", i);
+  snprintf(sym, sizeof sym, "%s_desc", prefix);
   const lathe_model_desc *desc = dlsym(so, sym);
   assert_non_null(desc);
   int nin = g->body->nparams, nout = g->body->nresults;
@@ -266,10 +281,12 @@ static void check_case(int i) {
   assert_int_equal(ir_interp_run(g, (const void *const *)in, want, &d), IR_OK);
   void *ws = NULL;
   assert_int_equal(posix_memalign(&ws, 64, (size_t)desc->record->workspace_size + 64), 0);
-  lathe_exec ex = {LATHE_ABI_VERSION, sizeof(lathe_exec), uneven_parallel_for, NULL, NULL, 0};
+  lathe_exec ex = {LATHE_ABI_VERSION, sizeof(lathe_exec), uneven_parallel_for, NULL, weights, weights_size};
+  lathe_exec serial = {LATHE_ABI_VERSION, sizeof(lathe_exec), NULL, NULL, weights, weights_size};
+  if (weights) assert_int_equal(desc->run(NULL, (const void *const *)in, got, ws), LATHE_ERR_INPUT);
   for (int pass = 0; pass < 2; pass++) {
     for (int k = 0; k < nout; k++) memset(got[k], 0xab, (size_t)ir_type_bytes(&g->output_types[k]));
-    assert_int_equal(desc->run(pass ? &ex : NULL, (const void *const *)in, got, ws), LATHE_OK);
+    assert_int_equal(desc->run(pass ? &ex : weights ? &serial : NULL, (const void *const *)in, got, ws), LATHE_OK);
     for (int k = 0; k < nout; k++) {
       Tensor tw = {g->output_types[k], want[k]}, tg = {g->output_types[k], got[k]};
       for (int64_t e = 0; e < ir_type_numel(&tw.type); e++) {
@@ -291,7 +308,12 @@ static void check_case(int i) {
 
 static void test_every_case(void **state) {
   (void)state;
-  for (int i = 0; i < NCASES; i++) check_case(i);
+  for (int i = 0; i < NCASES; i++) {
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "case%d", i);
+    check_case(i, prefix, NULL, 0);
+  }
+  check_case(SIDECAR_CASE, "sidecar", sidecar_weights, sidecar_size);
   /* The large convolution's nest is parallel: the exec's parallel_for ran. */
   assert_true(pieces > 0);
 }
