@@ -45,7 +45,7 @@ int cg_in(LowerCtx *c, ValueId v) { return c->buf_of[v]; }
 int cg_out(LowerCtx *c, ValueId v) {
   if (c->buf_of[v] < 0) {
     const Value *val = &c->g->values[v];
-    c->buf_of[v] = cg_nest_add_buf(c->p, NEST_BUF_WORKSPACE, val->name, val->type.dtype, ir_type_numel(&val->type),
+    c->buf_of[v] = cg_nest_add_buf(c->p, NEST_BUF_WORKSPACE, val->name, val->type.dtype, cg_phys_numel(&val->type),
                                    0, NULL);
   }
   return c->buf_of[v];
@@ -137,7 +137,7 @@ static IrStatus lower_const(LowerCtx *c, const Node *n) {
     return IR_ERR_INPUT;
   }
   c->buf_of[n->outputs[0]] =
-      cg_nest_add_buf(c->p, NEST_BUF_WEIGHT, v->name, v->type.dtype, ir_type_numel(&v->type), 0, n->data->data);
+      cg_nest_add_buf(c->p, NEST_BUF_WEIGHT, v->name, v->type.dtype, cg_phys_numel(&v->type), 0, n->data->data);
   return c->buf_of[n->outputs[0]] < 0 ? diag_oom(c->d, n->loc) : IR_OK;
 }
 
@@ -165,11 +165,14 @@ static IrStatus lower_fused(LowerCtx *c, const Node *n) {
 
 /* ---- the driver --------------------------------------------------------------------------------- */
 
-/* True when the compiled backends handle values of type t: plain row-major, not quantized,
- * not a 16-bit float. */
+/* True when the compiled backends handle values of type t inside the graph: not quantized,
+ * not a 16-bit float (blocked layouts are packed and unpacked around each node). */
 static bool type_lowerable(const TensorType *t) {
-  return !t->layout && !t->quant && t->dtype != DT_F16 && t->dtype != DT_BF16;
+  return !t->quant && t->dtype != DT_F16 && t->dtype != DT_BF16;
 }
+
+/* True for types the signature may have: lowerable and plain row-major (docs/abi.md). */
+static bool signature_lowerable(const TensorType *t) { return type_lowerable(t) && !t->layout; }
 
 /* Checks that node n's op has a lowering and its values have lowerable types. */
 static IrStatus check_node(LowerCtx *c, const Node *n) {
@@ -184,7 +187,7 @@ static IrStatus check_node(LowerCtx *c, const Node *n) {
     char buf[256];
     diag_error(c->d, n->loc, "op %s: %%%s has type %s; the compiled backends do not handle %s yet",
                ir_ops[n->op].name, c->g->values[v].name ? c->g->values[v].name : "_", ir_type_str(t, buf, sizeof buf),
-               t->layout ? "layouts" : t->quant ? "quantized tensors" : "f16 and bf16");
+               t->quant ? "quantized tensors" : "f16 and bf16");
     return IR_ERR_INPUT;
   }
   return IR_OK;
@@ -195,7 +198,9 @@ static IrStatus lower_region(LowerCtx *c, const Region *r) {
   for (int i = 0; i < r->nnodes; i++) {
     const Node *n = &c->g->nodes[r->nodes[i]];
     IrStatus st = check_node(c, n);
-    if (st == IR_OK) st = lower_table[n->op](c, n);
+    /* const and fused move physical data as it is; fused bodies unpack and pack their own. */
+    if (st == IR_OK) st = n->op == OP_CONST || n->op == OP_FUSED ? lower_table[n->op](c, n)
+                                                                 : cg_lower_blocked(c, n, lower_table[n->op]);
     if (st == IR_OK) st = cg_checked(c, n->loc);
     if (st != IR_OK) return st;
   }
@@ -208,7 +213,7 @@ static IrStatus place_signature(LowerCtx *c) {
   const Graph *g = c->g;
   for (int i = 0; i < g->body->nparams; i++) {
     const Value *v = &g->values[g->body->params[i]];
-    if (!type_lowerable(&v->type)) {
+    if (!signature_lowerable(&v->type)) {
       char buf[256];
       diag_error(c->d, v->loc, "input %%%s has type %s, which the compiled backends do not handle yet", v->name,
                  ir_type_str(&v->type, buf, sizeof buf));
@@ -220,7 +225,7 @@ static IrStatus place_signature(LowerCtx *c) {
   for (int i = 0; i < g->body->nresults; i++) {
     ValueId v = g->body->results[i];
     const TensorType *t = &g->output_types[i];
-    if (!type_lowerable(t)) {
+    if (!signature_lowerable(t)) {
       char buf[256];
       diag_error(c->d, g->output_locs[i], "output %%%s has type %s, which the compiled backends do not handle yet",
                  g->output_names[i], ir_type_str(t, buf, sizeof buf));

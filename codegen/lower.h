@@ -68,6 +68,13 @@ NestExpr *cg_const(LowerCtx *c, DType t, double v);
  * `start` (an index expression), whose positions start + t * dil lie in [0, in). */
 void cg_taps(LowerCtx *c, NestExpr *start, int64_t k, int64_t dil, int64_t in, NestExpr **lo, NestExpr **hi);
 
+/* Elements of the physical form of t (blocked layouts padded to whole blocks). */
+int64_t cg_phys_numel(const TensorType *t);
+/* Lowers node n with fn where n's operands and results may be in blocked layouts: blocked
+ * operands are unpacked into plain workspace for fn to read, blocked results computed into
+ * plain workspace and packed into their buffers after (lower_layout.c). */
+IrStatus cg_lower_blocked(LowerCtx *c, const Node *n, LowerFn fn);
+
 /* The family lowerings (one per op; shared by ops of one shape). */
 IrStatus cg_lower_binary(LowerCtx *c, const Node *n);
 IrStatus cg_lower_unary(LowerCtx *c, const Node *n);

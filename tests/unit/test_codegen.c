@@ -110,6 +110,15 @@ static const Case cases[] = {
     {"outputs: an input, a constant, one value twice", 0,
      "graph @m(%x: f32[3]) -> (%a: f32[3], %b: f32[2], %c: f32[3], %d: f32[3]) {\n"
      "  %k = const dense<[1.5, -2.0]> : f32[2]\n  %s = sigmoid(%x) : f32[3]\n  return %x, %k, %s, %s\n}\n"},
+    {"blocked layouts: reorder, relu and maxpool on nChw8c (10 channels: padded)", 0,
+     "graph @m(%x: f32[1,10,4,4]) -> (%y: f32[1,10,2,2], %i: i64[1,10,2,2]) {\n"
+     "  %b = reorder(%x) : f32[1,10,4,4] layout(nChw8c)\n  %r = relu(%b) : f32[1,10,4,4] layout(nChw8c)\n"
+     "  %p, %ix = maxpool(%r) {kernel = [2, 2], strides = [2, 2]} : f32[1,10,2,2], i64[1,10,2,2]\n  return %p, %ix\n}\n"},
+    {"transposed layouts: a const and an input of matmul", SUM_TOL,
+     "graph @m(%a: f32[3,2], %b: f32[2,4]) -> (%y: f32[3,4]) {\n"
+     "  %k = const dense<[1.0, -2.0, 0.5, 4.0, 3.0, -1.0]> : f32[3,2] layout(ba)\n"
+     "  %s = add(%a, %k) : f32[3,2]\n  %t = reorder(%b) : f32[2,4] layout(ba)\n"
+     "  %r = matmul(%s, %t) : f32[3,4]\n  return %r\n}\n"},
 };
 enum { NCASES = sizeof cases / sizeof cases[0] };
 
@@ -338,10 +347,9 @@ static void test_refusals(void **state) {
   static const struct {
     const char *text, *want;
   } bad[] = {
-      {"graph @m(%x: f32[1,8,2,2]) -> (%y: f32[1,8,2,2]) {\n  %b = reorder(%x) : f32[1,8,2,2] layout(nChw8c)\n"
-       "  %r = relu(%b) : f32[1,8,2,2] layout(nChw8c)\n  %p = reorder(%r) : f32[1,8,2,2]\n  return %p\n}\n",
-       "refusal:3:8: error: op reorder: %b has type f32[1,8,2,2] layout(nChw8c); the compiled backends do not handle "
-       "layouts yet"},
+      {"graph @m(%x: f32[4], %q: u8[4] quant(scale = 0.5, zero_point = 0)) -> (%y: f32[4]) {\n  return %x\n}\n",
+       "refusal:2:22: error: input %q has type u8[4] quant(scale = 0x1p-1, zero_point = 0), which the compiled backends "
+       "do not handle yet"},
       {"graph @m(%x: bf16[4]) -> (%y: bf16[4]) {\n  %r = relu(%x) : bf16[4]\n  return %r\n}\n",
        "refusal:2:10: error: input %x has type bf16[4], which the compiled backends do not handle yet"},
   };
