@@ -251,7 +251,8 @@ static void buffers(Emit *e, const NestBlock *b, int depth) {
     const NestBuf *nb = &e->p->bufs[i];
     const char *t = cg_c_type(nb->dtype);
     bool ro = nb->kind == NEST_BUF_INPUT || nb->kind == NEST_BUF_WEIGHT;
-    fprintf(e->f, "%*s%s%s *b%d = (%s%s *)", 2 * depth, "", ro ? "const " : "", t, i, ro ? "const " : "", t);
+    /* restrict: distinct buffers never overlap (docs/abi.md: outputs may not overlap inputs). */
+    fprintf(e->f, "%*s%s%s *restrict b%d = (%s%s *)", 2 * depth, "", ro ? "const " : "", t, i, ro ? "const " : "", t);
     switch (nb->kind) {
     case NEST_BUF_INPUT: fprintf(e->f, "c->in[%d];", nb->index); break;
     case NEST_BUF_OUTPUT: fprintf(e->f, "c->out[%d];", nb->index); break;
