@@ -1,6 +1,7 @@
 /* compile.c — `lathe compile`: a model in; C source, a header, a loop-nest dump (and, once
  * the LLVM backend lands, .so, .o, .s, .ll) out. Every file is written under a temporary name
  * and renamed into place only when all of them are complete. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,12 @@ static IrStatus compile(const char *model, const char *base, const bool *want, c
     st = ir_out_open(&files[NKINDS], weights, d);
     if (st == IR_OK && p->weights_size) fwrite(p->weights, 1, (size_t)p->weights_size, files[NKINDS].f);
   }
+  /* Every file complete (a full disk shows here) before any is renamed into place. */
+  for (int i = 0; st == IR_OK && i <= NKINDS; i++)
+    if (files[i].f && (fflush(files[i].f) != 0 || ferror(files[i].f))) {
+      diag_error(d, loc_file(files[i].path), "cannot write: %s", strerror(errno));
+      st = IR_ERR_INPUT;
+    }
   for (int i = 0; i <= NKINDS; i++) {
     if (st == IR_OK && files[i].f) st = ir_out_commit(&files[i], d);
     else ir_out_abort(&files[i]);
