@@ -122,6 +122,20 @@ typedef struct Tensor {
   void *data;
 } Tensor;
 
+/* The physical geometry of a tensor type: physical dimension p holds logical dimension
+ * dim[p]; the element with logical index idx sits at sum over p of c_p * stride[p], where
+ * c_p = idx[dim[p]] / inner[p], taken modulo extent[p] when p is an inner block. */
+typedef struct IrGeometry {
+  int n;                              /* physical dimensions */
+  int dim[2 * IR_MAX_RANK];           /* logical dimension of each */
+  int64_t inner[2 * IR_MAX_RANK];     /* product of the blocks of the same dimension after it */
+  int64_t extent[2 * IR_MAX_RANK];    /* size of the physical dimension */
+  int64_t stride[2 * IR_MAX_RANK];    /* elements between neighbours along it */
+} IrGeometry;
+
+/* Computes the physical geometry of t (row-major when it has no layout). */
+void ir_geometry(const TensorType *t, IrGeometry *g);
+
 /* Converts the physical data src of type t (any layout, any dtype) into the plain
  * row-major form of element type `to` in dst (numel elements). Float widths convert with
  * rounding; other dtypes must match. Padding of blocked layouts is dropped. */

@@ -4,17 +4,7 @@
 
 #include <string.h>
 
-/* Physical geometry of a layout for one tensor type. */
-typedef struct {
-  int n;                              /* physical dimensions */
-  int dim[2 * IR_MAX_RANK];           /* logical dimension of each */
-  int64_t inner[2 * IR_MAX_RANK];     /* product of the blocks of the same dimension after it */
-  int64_t extent[2 * IR_MAX_RANK];    /* size of the physical dimension */
-  int64_t stride[2 * IR_MAX_RANK];    /* elements between neighbours along it */
-} Geometry;
-
-/* Computes the physical geometry of t (row-major when it has no layout). */
-static void geometry(const TensorType *t, Geometry *g) {
+void ir_geometry(const TensorType *t, IrGeometry *g) {
   const Layout *l = t->layout;
   if (!l) {
     g->n = t->rank;
@@ -36,7 +26,7 @@ static void geometry(const TensorType *t, Geometry *g) {
 }
 
 /* Physical element offset of the logical multi-index idx. */
-static int64_t physical_offset(const Geometry *g, const int64_t *idx) {
+static int64_t physical_offset(const IrGeometry *g, const int64_t *idx) {
   int64_t off = 0;
   for (int p = 0; p < g->n; p++) {
     int64_t c = idx[g->dim[p]] / g->inner[p];
@@ -77,8 +67,8 @@ static void transfer(const TensorType *t, void *phys, DType pdt, void *plain, bo
     }
     return;
   }
-  Geometry g;
-  geometry(t, &g);
+  IrGeometry g;
+  ir_geometry(t, &g);
   if (!to_plain) memset(phys, 0, (size_t)ir_type_bytes(t));
   int64_t idx[IR_MAX_RANK] = {0};
   for (int64_t i = 0; i < n; i++) {

@@ -56,6 +56,7 @@ int cmd_dot(int argc, char **argv);
 /* lathe import: an ONNX model in, the text IR and its safetensors sidecar out. */
 int cmd_import(int argc, char **argv);
 
+int cmd_compile(int argc, char **argv); /* lathe compile: a model in; C, a header, loop nests out */
 /* lathe asm: a listing of systolic instructions in, a program file out (tools/systolic.c). */
 int cmd_asm(int argc, char **argv);
 /* lathe disasm: a systolic program file in, its listing out. */

@@ -28,6 +28,7 @@ static const char *const main_usage =
     "  print FILE       print a model in canonical form (what the printer writes)\n"
     "  run FILE         run a model on the interpreter (--interp) or a compiled FILE.so\n"
     "  import FILE      import an ONNX model: its text IR and weights (-o OUT.lathe)\n"
+    "  compile FILE     compile a model to C and a header (-o BASE, --emit=c,header,nest)\n"
     "  opt FILE         run graph passes (-O0/-O1/-O2, --passes=...) and write the result\n"
     "  dot FILE         write a Graphviz drawing of a model (fused ops as clusters)\n"
     "  asm FILE.s       assemble a systolic-unit listing into a program (-o FILE.bin)\n"
@@ -487,6 +488,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "print")) return cmd_print(argc - 1, argv + 1);
   if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
   if (!strcmp(cmd, "import")) return cmd_import(argc - 1, argv + 1);
+  if (!strcmp(cmd, "compile")) return cmd_compile(argc - 1, argv + 1);
   if (!strcmp(cmd, "opt")) return cmd_opt(argc - 1, argv + 1);
   if (!strcmp(cmd, "dot")) return cmd_dot(argc - 1, argv + 1);
   if (!strcmp(cmd, "asm")) return cmd_asm(argc - 1, argv + 1);
