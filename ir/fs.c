@@ -180,12 +180,19 @@ IrStatus ir_write_file(const char *path, const void *data, size_t n, DiagSink *d
 
 /* ---- hashing ------------------------------------------------------------------------------------- */
 
+bool ir_sha256(const void *data, size_t n, uint8_t md[32]) {
+  unsigned char buf[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!EVP_Digest(n ? data : "", n, buf, &len, EVP_sha256(), NULL) || len != 32) return false;
+  memcpy(md, buf, 32);
+  return true;
+}
+
 void ir_sha256_hex(const void *data, size_t n, char hex[65]) {
   static const char digits[] = "0123456789abcdef";
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
+  uint8_t md[32];
   hex[0] = 0;
-  if (!EVP_Digest(n ? data : "", n, md, &len, EVP_sha256(), NULL) || len != 32) return;
+  if (!ir_sha256(data, n, md)) return;
   for (unsigned i = 0; i < 32; i++) {
     hex[2 * i] = digits[md[i] >> 4];
     hex[2 * i + 1] = digits[md[i] & 15];

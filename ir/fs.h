@@ -31,6 +31,8 @@ void ir_out_abort(IrOutFile *o);
 /* Writes n bytes of data to path safely (ir_out_open, fwrite, ir_out_commit). */
 IrStatus ir_write_file(const char *path, const void *data, size_t n, DiagSink *d);
 
+/* Writes the SHA-256 digest of data[0..n) to md; false (md untouched) when OpenSSL fails. */
+bool ir_sha256(const void *data, size_t n, uint8_t md[32]);
 /* Writes the SHA-256 digest of data[0..n) to hex as 64 lowercase hex digits and a NUL. In the
  * (out of memory) case where OpenSSL fails, hex is the empty string, which matches no digest. */
 void ir_sha256_hex(const void *data, size_t n, char hex[65]);
