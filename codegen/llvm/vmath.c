@@ -108,10 +108,12 @@ static LLVMValueRef emit_exp(const Vm *v, LLVMValueRef x) {
   return sel(v, cmp(v, LLVMRealUNO, x, x), x, y);
 }
 
-/* sigmoid(x) = 1 / (1 + e^-x). */
+/* sigmoid(x) = 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) below, from e = e^-|x|, so
+ * that no intermediate overflows and tiny results keep their precision. */
 static LLVMValueRef emit_sigmoid(const Vm *v, LLVMValueRef x) {
-  LLVMValueRef e = emit_exp(v, LLVMBuildFNeg(v->b, x, ""));
-  return fdiv(v, kf(v, 1.0), add(v, kf(v, 1.0), e));
+  LLVMValueRef e = emit_exp(v, LLVMBuildFNeg(v->b, fabs_(v, x), ""));
+  LLVMValueRef num = sel(v, cmp(v, LLVMRealOLT, x, kf(v, 0.0)), e, kf(v, 1.0));
+  return fdiv(v, num, add(v, kf(v, 1.0), e));
 }
 
 /* tanh: an odd polynomial below 0.625, else 1 - 2 / (e^2|x| + 1) with the sign of x. */
