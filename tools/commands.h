@@ -17,6 +17,7 @@ int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(pri
 /* lathe import: an ONNX model in, the text IR and its safetensors sidecar out. */
 int cmd_import(int argc, char **argv);
 
+int cmd_compile(int argc, char **argv); /* lathe compile: a model in; C, a header, loop nests out */
 /* lathe asm: a listing of systolic instructions in, a program file out (tools/systolic.c). */
 int cmd_asm(int argc, char **argv);
 /* lathe disasm: a systolic program file in, its listing out. */

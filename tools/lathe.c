@@ -27,6 +27,7 @@ static const char *const main_usage =
     "  print FILE       print a model in canonical form (what the printer writes)\n"
     "  run FILE         run a model on the reference interpreter (--interp)\n"
     "  import FILE      import an ONNX model: its text IR and weights (-o OUT.lathe)\n"
+    "  compile FILE     compile a model to C and a header (-o BASE, --emit=c,header,nest)\n"
     "  asm FILE.s       assemble a systolic-unit listing into a program (-o FILE.bin)\n"
     "  disasm FILE.bin  print a systolic program's listing\n"
     "  sim PROGRAM      run a systolic program, or a SCALE-Sim topology, on the simulator\n"
@@ -358,6 +359,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "print")) return cmd_print(argc - 1, argv + 1);
   if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
   if (!strcmp(cmd, "import")) return cmd_import(argc - 1, argv + 1);
+  if (!strcmp(cmd, "compile")) return cmd_compile(argc - 1, argv + 1);
   if (!strcmp(cmd, "asm")) return cmd_asm(argc - 1, argv + 1);
   if (!strcmp(cmd, "disasm")) return cmd_disasm(argc - 1, argv + 1);
   if (!strcmp(cmd, "sim")) return cmd_sim(argc - 1, argv + 1);

@@ -1,0 +1,87 @@
+/* lower.h — lowering a verified graph to the loop-nest IR (codegen/nest.h): one LowerFn per
+ * op in a table indexed by op (codegen/lower.c), the functions themselves in family files
+ * (lower_elementwise.c, lower_linalg.c, lower_conv.c, lower_pool.c, lower_norm.c,
+ * lower_shape.c), and the helpers they share. docs/codegen.md describes the result. */
+#ifndef LATHE_CODEGEN_LOWER_H
+#define LATHE_CODEGEN_LOWER_H
+
+#include "codegen/nest.h"
+#include "ir/op.h"
+
+/* Lowers the verified graph g (its const nodes carrying data) into a new program (*out, NULL
+ * on failure). An op without a lowering, a tensor with a layout, quantization or a 16-bit
+ * float type is reported at its node ("op X has no lowering yet") with IR_ERR_INPUT. */
+IrStatus cg_lower(const Graph *g, DiagSink *d, NestProgram **out);
+
+/* True when op has a lowering in this build. */
+bool cg_lower_has(int op);
+
+/* ---- for the family files -------------------------------------------------------------------- */
+
+/* Nests covering at least this many elements run their outermost loop in parallel. */
+enum { CG_PARALLEL_MIN = 4096 };
+
+/* The state of one lowering. */
+typedef struct LowerCtx {
+  const Graph *g;
+  NestProgram *p;
+  DiagSink *d;
+  int *buf_of;        /* per ValueId: its buffer in p, or -1 not yet placed */
+} LowerCtx;
+
+/* Lowers node n of c->g into kernels appended to c->p; reads its inputs with cg_in, writes
+ * its results into cg_out's buffers. */
+typedef IrStatus (*LowerFn)(LowerCtx *c, const Node *n);
+
+/* The buffer holding value v (an input, weight or result already lowered). */
+int cg_in(LowerCtx *c, ValueId v);
+/* The buffer value v (a result of the node being lowered) is written to: placed already
+ * (a graph output or a fused result) or new workspace. -1 when out of memory. */
+int cg_out(LowerCtx *c, ValueId v);
+/* The type of value v. */
+static inline const TensorType *cg_type(const LowerCtx *c, ValueId v) { return &c->g->values[v].type; }
+
+/* Opens the kernel for node n (named after its op). NULL when out of memory. */
+NestKernel *cg_kernel_for(LowerCtx *c, const Node *n);
+/* Builds loops over every dimension of shape t (outermost first) in block b, filling vars
+ * (t->rank entries, named from names when given) and returning the innermost body. The
+ * dimensions of size 1 get no loop (their var is -1, read as 0 by cg_v). The outermost loop
+ * is marked parallel when the nest covers CG_PARALLEL_MIN elements or more and b is the
+ * kernel's body. Returns b itself when no loop is made, NULL when out of memory. */
+NestBlock *cg_loops(LowerCtx *c, NestKernel *k, NestBlock *b, const TensorType *t, int *vars);
+/* The value of loop variable var as an index; var -1 (a dimension of size 1 that got no
+ * loop) is the constant 0. */
+NestExpr *cg_v(LowerCtx *c, int var);
+/* The row-major element index of vars (rank entries) in shape t. */
+NestExpr *cg_index(LowerCtx *c, const TensorType *t, const int *vars);
+/* The element of `from` read for output index vars of shape `to`, numpy broadcasting
+ * (right-aligned; size-1 dimensions of `from` stay at 0). */
+NestExpr *cg_bcast_index(LowerCtx *c, const TensorType *from, const TensorType *to, const int *vars);
+/* Appends a kernel "copy" (at loc) copying buffer `src` into buffer `dst` (numel elements of
+ * one dtype). */
+IrStatus cg_copy(LowerCtx *c, Loc loc, int dst, int src, int64_t numel);
+/* Reports the allocation failure of the program at loc (IR_ERR_INPUT), or IR_OK when none. */
+IrStatus cg_checked(LowerCtx *c, Loc loc);
+/* The constant v in dtype t (float or integer). */
+NestExpr *cg_const(LowerCtx *c, DType t, double v);
+/* The loop bounds [lo, hi) of the taps t of a window of k taps, dilation dil, starting at
+ * `start` (an index expression), whose positions start + t * dil lie in [0, in). */
+void cg_taps(LowerCtx *c, NestExpr *start, int64_t k, int64_t dil, int64_t in, NestExpr **lo, NestExpr **hi);
+
+/* The family lowerings (one per op; shared by ops of one shape). */
+IrStatus cg_lower_binary(LowerCtx *c, const Node *n);
+IrStatus cg_lower_unary(LowerCtx *c, const Node *n);
+IrStatus cg_lower_clip(LowerCtx *c, const Node *n);
+IrStatus cg_lower_gemm(LowerCtx *c, const Node *n);
+IrStatus cg_lower_matmul(LowerCtx *c, const Node *n);
+IrStatus cg_lower_conv2d(LowerCtx *c, const Node *n);
+IrStatus cg_lower_maxpool(LowerCtx *c, const Node *n);
+IrStatus cg_lower_averagepool(LowerCtx *c, const Node *n);
+IrStatus cg_lower_global_average_pool(LowerCtx *c, const Node *n);
+IrStatus cg_lower_batch_norm(LowerCtx *c, const Node *n);
+IrStatus cg_lower_softmax(LowerCtx *c, const Node *n);
+IrStatus cg_lower_alias(LowerCtx *c, const Node *n);
+IrStatus cg_lower_transpose(LowerCtx *c, const Node *n);
+IrStatus cg_lower_concat(LowerCtx *c, const Node *n);
+
+#endif
