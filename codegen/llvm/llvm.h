@@ -72,6 +72,8 @@ typedef struct LlvmModelSpec {
   const void *weights;               /* the weight blob (may be NULL when weights_size is 0) */
   uint64_t weights_size;
   bool weights_sidecar;              /* not embedded: the run takes ex->weights, checked */
+  const char *wrapper;               /* NULL, or SUFFIX: also define the typed convenience
+                                        int NAME_run_SUFFIX(in..., out..., workspace) */
   LlvmBodyFn body;
   void *user;                        /* passed to body */
 } LlvmModelSpec;
@@ -86,7 +88,8 @@ typedef struct LlvmShell {
 } LlvmShell;
 
 /* Builds the module of model m for target t: NAME_weights (one private constant blob,
- * 64-aligned), NAME_record (section ".lathe"), NAME_desc, NAME_run and the body. On failure
+ * 64-aligned), NAME_record (section ".lathe"), NAME_desc, NAME_run (and NAME_run_SUFFIX)
+ * and the body. On failure
  * reports, returns the status and leaves *s empty (safe to free). */
 IrStatus cg_llvm_shell_build(LlvmShell *s, const LlvmTarget *t, const LlvmModelSpec *m,
                              DiagSink *d);

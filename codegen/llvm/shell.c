@@ -379,6 +379,30 @@ static IrStatus build_run(ShellBuild *sb, LLVMValueRef blob, DiagSink *d) {
   return IR_OK;
 }
 
+/* Defines `int NAME_run_SUFFIX(in..., out..., workspace)`: NAME_run(NULL, in, out, ws). */
+static void build_wrapper(ShellBuild *sb, LLVMValueRef run) {
+  const LlvmModelSpec *m = sb->m;
+  unsigned n = m->ninputs + m->noutputs + 1;
+  LLVMTypeRef *params = ir_calloc(n, sizeof *params);
+  if (!params) return;
+  for (unsigned i = 0; i < n; i++) params[i] = sb->ptr;
+  char suffix[80];
+  snprintf(suffix, sizeof suffix, "run_%s", m->wrapper);
+  LLVMValueRef fn = LLVMAddFunction(sb->mod, sym(sb, suffix), LLVMFunctionType(sb->i32, params, n, 0));
+  ir_free(params);
+  cg_llvm_baseline_attrs(sb->s->target, fn);
+  LLVMPositionBuilderAtEnd(sb->b, LLVMAppendBasicBlockInContext(sb->ctx, fn, "entry"));
+  LLVMValueRef ins = LLVMBuildArrayAlloca(sb->b, sb->ptr, LLVMConstInt(sb->i64, m->ninputs + 1, 0), "in");
+  LLVMValueRef outs = LLVMBuildArrayAlloca(sb->b, sb->ptr, LLVMConstInt(sb->i64, m->noutputs + 1, 0), "out");
+  for (unsigned i = 0; i + 1 < n; i++) {
+    bool in = i < m->ninputs;
+    LLVMValueRef idx = LLVMConstInt(sb->i64, in ? i : i - m->ninputs, 0);
+    LLVMBuildStore(sb->b, LLVMGetParam(fn, i), LLVMBuildGEP2(sb->b, sb->ptr, in ? ins : outs, &idx, 1, ""));
+  }
+  LLVMValueRef args[] = {LLVMConstPointerNull(sb->ptr), ins, outs, LLVMGetParam(fn, n - 1)};
+  LLVMBuildRet(sb->b, LLVMBuildCall2(sb->b, LLVMGlobalGetValueType(run), run, args, 4, ""));
+}
+
 /* Defines NAME_record and NAME_desc. */
 static void build_descriptor(ShellBuild *sb, LLVMValueRef run) {
   lathe_artifact_record *r = &sb->s->record;
@@ -395,6 +419,14 @@ static void build_descriptor(ShellBuild *sb, LLVMValueRef run) {
   add_const_global(sb, sym(sb, "desc"), LLVMConstStructInContext(sb->ctx, f, 4, 0), true, 8);
 }
 
+/* LLVM's diagnostics during optimization and code generation: remarks and warnings (a loop
+ * the vectorizer was asked to but could not vectorize) are dropped; errors surface as the
+ * failure of the call that met them. */
+static void drop_diagnostic(LLVMDiagnosticInfoRef info, void *unused) {
+  (void)info;
+  (void)unused;
+}
+
 IrStatus cg_llvm_shell_build(LlvmShell *s, const LlvmTarget *t, const LlvmModelSpec *m, DiagSink *d) {
   memset(s, 0, sizeof *s);
   if (!valid_name(m->name)) {
@@ -409,6 +441,7 @@ IrStatus cg_llvm_shell_build(LlvmShell *s, const LlvmTarget *t, const LlvmModelS
   }
   s->target = t;
   s->ctx = LLVMContextCreate();
+  LLVMContextSetDiagnosticHandler(s->ctx, drop_diagnostic, NULL);
   ShellBuild sb = {.s = s, .m = m, .ctx = s->ctx};
   sb.mod = s->mod = LLVMModuleCreateWithNameInContext(m->name, s->ctx);
   LLVMSetTarget(sb.mod, t->triple);
@@ -431,7 +464,11 @@ IrStatus cg_llvm_shell_build(LlvmShell *s, const LlvmTarget *t, const LlvmModelS
     blob = s->blob = add_const_global(&sb, sym(&sb, "weights"), init, false, 64);
   }
   if (st == IR_OK) st = build_run(&sb, blob, d);
-  if (st == IR_OK) build_descriptor(&sb, LLVMGetNamedFunction(sb.mod, sym(&sb, "run")));
+  if (st == IR_OK) {
+    LLVMValueRef run = LLVMGetNamedFunction(sb.mod, sym(&sb, "run"));
+    build_descriptor(&sb, run);
+    if (m->wrapper) build_wrapper(&sb, run);
+  }
   LLVMDisposeBuilder(sb.b);
   if (st != IR_OK) cg_llvm_shell_free(s);
   return st;

@@ -1,7 +1,8 @@
 /* llvm_harness.h — for the LLVM backend's tests: hand-written model bodies (element-wise maps
  * through vmath, optionally scaled by the weights and staged through the workspace) and a
  * helper that compiles a model to files and dlopens the shared object. Include after
- * <cmocka.h>. */
+ * <cmocka.h>. The helpers are static inline so that a test using only some of them builds
+ * without unused-function warnings. */
 #ifndef LATHE_TESTS_LLVM_HARNESS_H
 #define LATHE_TESTS_LLVM_HARNESS_H
 
@@ -29,7 +30,7 @@ typedef struct MapBody {
 } MapBody;
 
 /* Emits `for (i = lo; i < hi; i += lanes) dst[i] = op(src[i]) (* w[i])`. */
-static void emit_map_loop(const LlvmBodyCtx *c, int op, bool weights, LLVMValueRef src,
+static inline void emit_map_loop(const LlvmBodyCtx *c, int op, bool weights, LLVMValueRef src,
                           LLVMValueRef dst, int64_t lo, int64_t hi, unsigned lanes) {
   if (lo >= hi) return;
   LLVMTypeRef i64 = LLVMInt64TypeInContext(c->ctx), f32 = LLVMFloatTypeInContext(c->ctx);
@@ -61,7 +62,7 @@ static void emit_map_loop(const LlvmBodyCtx *c, int op, bool weights, LLVMValueR
 }
 
 /* The LlvmBodyFn of a MapBody: full vectors, then a scalar tail. */
-static IrStatus map_body(const LlvmBodyCtx *c, void *user, DiagSink *d) {
+static inline IrStatus map_body(const LlvmBodyCtx *c, void *user, DiagSink *d) {
   const MapBody *mb = user;
   int64_t full = mb->n / mb->lanes * mb->lanes;
   LLVMValueRef src = c->inputs[0];
@@ -77,7 +78,7 @@ static IrStatus map_body(const LlvmBodyCtx *c, void *user, DiagSink *d) {
 }
 
 /* A rank-1 f32 tensor description of n elements. */
-static lathe_tensor_desc vec_desc(const char *name, int64_t n) {
+static inline lathe_tensor_desc vec_desc(const char *name, int64_t n) {
   lathe_tensor_desc t = {.name = name, .dtype = LATHE_F32, .rank = 1, .dims = {n},
                          .size = (uint64_t)n * 4};
   return t;
@@ -85,7 +86,7 @@ static lathe_tensor_desc vec_desc(const char *name, int64_t n) {
 
 /* Compiles m for target into LLVM_DIR/<base>.{so,o,s,ll} (those selected in emit, a string
  * of the letters s o a l) and returns the dlopened .so (or NULL when "s" is not in emit). */
-static void *build_model(const char *target, const LlvmModelSpec *m, const char *base,
+static inline void *build_model(const char *target, const LlvmModelSpec *m, const char *base,
                          const char *emit) {
   char so[512], obj[512], as[512], ll[512];
   snprintf(so, sizeof so, LLVM_DIR "%s.so", base);
@@ -113,7 +114,7 @@ static void *build_model(const char *target, const LlvmModelSpec *m, const char 
 }
 
 /* Returns the symbol NAME_suffix of handle h. */
-static void *model_sym(void *h, const char *name, const char *suffix) {
+static inline void *model_sym(void *h, const char *name, const char *suffix) {
   char s[128];
   snprintf(s, sizeof s, "%s_%s", name, suffix);
   void *p = dlsym(h, s);
@@ -122,7 +123,7 @@ static void *model_sym(void *h, const char *name, const char *suffix) {
 }
 
 /* True when this CPU runs code built for the LATHE_CPU_* bits (GCC's own cpuid reading). */
-static bool cpu_runs(uint64_t bits) {
+static inline bool cpu_runs(uint64_t bits) {
   __builtin_cpu_init();
   if ((bits & LATHE_CPU_AVX2) && !__builtin_cpu_supports("avx2")) return false;
   if ((bits & LATHE_CPU_FMA) && !__builtin_cpu_supports("fma")) return false;
@@ -134,7 +135,7 @@ static bool cpu_runs(uint64_t bits) {
 }
 
 /* Makes LLVM_DIR. */
-static int llvm_dir_setup(void **state) {
+static inline int llvm_dir_setup(void **state) {
   (void)state;
   if (mkdir(LLVM_DIR, 0777) != 0 && errno != EEXIST) return -1;
   return 0;
