@@ -102,6 +102,20 @@ static bool make_temp(char *tmpl, DiagSink *d) {
   return true;
 }
 
+/* Writes buf to the temporary file at path: no sync or rename, since it is the linker's
+ * input and removed after, never an output. */
+static IrStatus write_temp(const char *path, LLVMMemoryBufferRef buf, DiagSink *d) {
+  FILE *f = fopen(path, "wb");
+  size_t n = LLVMGetBufferSize(buf);
+  bool ok = f && fwrite(LLVMGetBufferStart(buf), 1, n, f) == n;
+  if (f && fclose(f) != 0) ok = false;
+  if (!ok) {
+    diag_error(d, loc_file(path), "cannot write the object file for the linker: %s", strerror(errno));
+    return IR_ERR_INPUT;
+  }
+  return IR_OK;
+}
+
 /* Runs `ld.lld-16 -shared -o so obj`; IR_OK when it exits 0. */
 static IrStatus run_lld(const char *obj, const char *so, DiagSink *d) {
   char *argv[] = {LLD, "-shared", "--build-id=none", "-z", "noexecstack", "-z", "now",
@@ -155,7 +169,7 @@ static IrStatus emit_so(const LlvmShell *s, LLVMMemoryBufferRef obj, const char 
   }
   if (st == IR_OK) {
     IrBuffer *image = NULL;
-    st = write_buffer(tobj, obj, d);
+    st = write_temp(tobj, obj, d);
     if (st == IR_OK) st = run_lld(tobj, tso, d);
     if (st == IR_OK) st = ir_read_file(tso, IR_MAX_FILE_BYTES, &image, d);
     if (st == IR_OK) st = patch_content_hash(s, image->data, (size_t)image->size, path, d);

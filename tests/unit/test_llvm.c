@@ -270,6 +270,36 @@ static void test_bad_name(void **state) {
   diag_end(&d);
 }
 
+/* Files that cannot be written are one diagnostic each and IR_ERR_INPUT; nothing is left
+ * behind, and an existing file at the path is kept as it was. */
+static void test_emit_failures(void **state) {
+  (void)state;
+  float *w = make_weights(N);
+  MapBody mb;
+  lathe_tensor_desc io[2];
+  LlvmModelSpec m = exp_model("fails", &mb, io, w);
+  DiagSink d;
+  diag_start(&d);
+  LlvmTarget t;
+  assert_int_equal(cg_llvm_target_init(&t, "generic", &d), IR_OK);
+  LlvmShell s;
+  assert_int_equal(cg_llvm_shell_build(&s, &t, &m, &d), IR_OK);
+  assert_int_equal(cg_llvm_optimize(&s, &d), IR_OK);
+  LlvmEmitPaths so = {.so = LLVM_DIR "missing/fails.so"};
+  assert_int_equal(cg_llvm_emit(&s, &so, &d), IR_ERR_INPUT);
+  assert_diag_has(&d, LLVM_DIR "missing/fails.so");
+  LlvmEmitPaths ll = {.ir = LLVM_DIR "missing/fails.ll"};
+  assert_int_equal(cg_llvm_emit(&s, &ll, &d), IR_ERR_INPUT);
+  assert_diag_has(&d, LLVM_DIR "missing/fails.ll");
+  assert_int_equal(d.errors, 2);
+  struct stat st;
+  assert_int_not_equal(stat(LLVM_DIR "missing", &st), 0);
+  cg_llvm_shell_free(&s);
+  cg_llvm_target_free(&t);
+  diag_end(&d);
+  free(w);
+}
+
 /* A large weight blob (LATHE_BIG_WEIGHTS_MB, default 16) embeds as one constant: the time to
  * build, optimize and write the .so is printed (a figure, not a timed test), the .so holds
  * the bytes and the .s does not. */
@@ -304,6 +334,7 @@ int main(void) {
       cmocka_unit_test(test_cpu_check_and_zmm),
       cmocka_unit_test(test_entry_checks),
       cmocka_unit_test(test_bad_name),
+      cmocka_unit_test(test_emit_failures),
       cmocka_unit_test(test_big_weights),
   };
   return cmocka_run_group_tests(tests, llvm_dir_setup, NULL);
