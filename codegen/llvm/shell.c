@@ -462,6 +462,9 @@ IrStatus cg_llvm_shell_build(LlvmShell *s, const LlvmTarget *t, const LlvmModelS
     LLVMValueRef init = LLVMConstStringInContext(s->ctx, m->weights ? m->weights : "",
                                                  (unsigned)m->weights_size, 1);
     blob = s->blob = add_const_global(&sb, sym(&sb, "weights"), init, false, 64);
+    /* Not unnamed_addr: a blob that happens to look like a C string must not land in a
+     * mergeable string section, where the linker may split or share it. */
+    LLVMSetUnnamedAddress(blob, LLVMNoUnnamedAddr);
   }
   if (st == IR_OK) st = build_run(&sb, blob, d);
   if (st == IR_OK) {
