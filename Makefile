@@ -38,6 +38,7 @@ test-asan: deps
 
 check-all: test test-asan
 	sh tests/systolic/sweep.sh $(BUILD)/lathe $(BUILD) .
+	LATHE_VMATH_STRIDE=257 $(BUILD)/tests/test_vmath
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -1,7 +1,8 @@
 /* test_vmath.c — the error of vmath's exp, tanh, erf, sigmoid and log, in ULP, against libm
  * in double precision over a sweep of the float range (every 4099th bit pattern, both signs,
  * subnormals, infinities and NaNs included), on every target this machine runs. The bounds
- * are the per-op tolerances of docs/llvm.md. */
+ * are the per-op tolerances of docs/llvm.md. LATHE_VMATH_STRIDE sets another stride (make
+ * check-all sweeps every 257th pattern). */
 #include <float.h>
 #include <math.h>
 #include <setjmp.h>
@@ -45,17 +46,18 @@ static double ulp_error(float got, double want) {
   return fabs((double)got - want) / u;
 }
 
-enum { STRIDE = 4099 };
-
-/* The inputs: every STRIDE-th float bit pattern and the special values. */
+/* The inputs: every stride-th float bit pattern (4099 unless LATHE_VMATH_STRIDE says) and
+ * the special values. */
 static float *sweep_inputs(int64_t *count) {
+  const char *env = getenv("LATHE_VMATH_STRIDE");
+  uint64_t stride = env && atoll(env) > 0 ? (uint64_t)atoll(env) : 4099;
   static const float special[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, FLT_MIN, FLT_TRUE_MIN,
                                   FLT_MAX, -FLT_MAX, 1.0f, -1.0f, 0.625f, 88.72f, -103.9f};
-  int64_t n = ((int64_t)1 << 32) / STRIDE + 1 + (int64_t)(sizeof special / sizeof special[0]);
+  int64_t n = (int64_t)(((uint64_t)1 << 32) / stride) + 1 + (int64_t)(sizeof special / sizeof special[0]);
   float *x = malloc((size_t)n * sizeof *x);
   assert_non_null(x);
   int64_t k = 0;
-  for (uint64_t bits = 0; bits < ((uint64_t)1 << 32); bits += STRIDE) {
+  for (uint64_t bits = 0; bits < ((uint64_t)1 << 32); bits += stride) {
     uint32_t b = (uint32_t)bits;
     memcpy(&x[k++], &b, 4);
   }
