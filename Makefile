@@ -65,6 +65,7 @@ fuzz:
 
 check-all: test test-real test-asan
 	sh tests/systolic/sweep.sh $(BUILD)/lathe $(BUILD) .
+	LATHE_VMATH_STRIDE=257 $(BUILD)/tests/test_vmath
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
