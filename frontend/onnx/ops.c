@@ -325,19 +325,28 @@ static IrStatus emit_window(Importer *im, int op, int nd, const ValueId *ins, in
   return st;
 }
 
+/* The inputs of a Conv or ConvTranspose node (X, W and an optional B) into ins, their count
+ * into *n and the number of window dimensions into *nd; 1-D ones are lifted to 2-D. */
+static IrStatus conv_inputs(Importer *im, ValueId ins[3], int *n, int *nd) {
+  *n = gather_inputs(im, 0, 2, ins);
+  if (*n < 0) return IR_ERR_INPUT;
+  *nd = window_dims(im, ins[0]);
+  if (!*nd) return IR_ERR_INPUT;
+  if (onnx_type(im, ins[1])->rank != *nd + 2)
+    return onnx_error(im, "the weights have rank %d, not %d", onnx_type(im, ins[1])->rank, *nd + 2);
+  IrStatus st;
+  if (*nd == 1 && ((st = lift_1d(im, ins[0], "2d", &ins[0])) != IR_OK ||
+                   (st = lift_1d(im, ins[1], "w2d", &ins[1])) != IR_OK))
+    return st;
+  return IR_OK;
+}
+
 /* Conv, 1-D or 2-D: kernel_shape checked against the weights; auto_pad resolved into pads. */
 static IrStatus cv_conv(Importer *im, const OnnxRule *r, int op) {
   ValueId ins[3];
-  int n = gather_inputs(im, 0, 2, ins);
-  if (n < 0) return IR_ERR_INPUT;
-  int nd = window_dims(im, ins[0]);
-  if (!nd) return IR_ERR_INPUT;
-  if (onnx_type(im, ins[1])->rank != nd + 2)
-    return onnx_error(im, "the weights have rank %d, not %d", onnx_type(im, ins[1])->rank, nd + 2);
-  IrStatus st;
-  if (nd == 1 && ((st = lift_1d(im, ins[0], "2d", &ins[0])) != IR_OK ||
-                  (st = lift_1d(im, ins[1], "w2d", &ins[1])) != IR_OK))
-    return st;
+  int n, nd;
+  IrStatus st = conv_inputs(im, ins, &n, &nd);
+  if (st != IR_OK) return st;
   const TensorType *w = onnx_type(im, ins[1]);
   bool ok = true;
   int64_t k[2] = {w->dims[2], w->dims[3]}, ks[2], s[2], dil[2], pads[4];
@@ -362,16 +371,9 @@ static IrStatus cv_conv(Importer *im, const OnnxRule *r, int op) {
  * (LOWER). */
 static IrStatus cv_conv_transpose(Importer *im, const OnnxRule *r, int op) {
   ValueId ins[3];
-  int n = gather_inputs(im, 0, 2, ins);
-  if (n < 0) return IR_ERR_INPUT;
-  int nd = window_dims(im, ins[0]);
-  if (!nd) return IR_ERR_INPUT;
-  if (onnx_type(im, ins[1])->rank != nd + 2)
-    return onnx_error(im, "the weights have rank %d, not %d", onnx_type(im, ins[1])->rank, nd + 2);
-  IrStatus st;
-  if (nd == 1 && ((st = lift_1d(im, ins[0], "2d", &ins[0])) != IR_OK ||
-                  (st = lift_1d(im, ins[1], "w2d", &ins[1])) != IR_OK))
-    return st;
+  int n, nd;
+  IrStatus st = conv_inputs(im, ins, &n, &nd);
+  if (st != IR_OK) return st;
   const TensorType *x = onnx_type(im, ins[0]), *w = onnx_type(im, ins[1]);
   bool ok = true;
   int64_t k[2] = {w->dims[2], w->dims[3]}, ks[2], s[2], dil[2], pads[4] = {0, 0, 0, 0}, outpad[2] = {0, 0};

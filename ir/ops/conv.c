@@ -28,16 +28,22 @@ static void conv_geom(const Node *n, const TensorType *x, const TensorType *w, c
   g->group = ir_attr_int(n, "group", 1);
 }
 
-/* X [N,C,H,W], W [M,C/group,kH,kW], B [M]; the result is [N, M, OH, OW]. */
-static bool conv2d_infer(InferCtx *c) {
-  int64_t s[2], p[4], d[2], group;
+/* What conv2d and conv_transpose check alike: float operands of one type, X and W of rank 4,
+ * a bias of rank 1, and the strides, pads and dilations attributes (read into s, p, d). */
+static bool conv_common(InferCtx *c, int64_t s[2], int64_t p[4], int64_t d[2]) {
   if (!op_check_dtype(c, 0, float_dtypes)) return false;
   for (int i = 1; i < c->nin; i++)
     if (!op_check_same_dtype(c, i, 0)) return false;
   if (!op_check_rank(c, 0, 4) || !op_check_rank(c, 1, 4)) return false;
   if (c->nin > 2 && !op_check_rank(c, 2, 1)) return false;
-  if (!op_ints_attr(c, "strides", 2, 1, 1, IR_MAX_ELEMENTS, s) || !op_ints_attr(c, "pads", 4, 0, 0, IR_MAX_ELEMENTS, p) ||
-      !op_ints_attr(c, "dilations", 2, 1, 1, IR_MAX_ELEMENTS, d) ||
+  return op_ints_attr(c, "strides", 2, 1, 1, IR_MAX_ELEMENTS, s) && op_ints_attr(c, "pads", 4, 0, 0, IR_MAX_ELEMENTS, p) &&
+         op_ints_attr(c, "dilations", 2, 1, 1, IR_MAX_ELEMENTS, d);
+}
+
+/* X [N,C,H,W], W [M,C/group,kH,kW], B [M]; the result is [N, M, OH, OW]. */
+static bool conv2d_infer(InferCtx *c) {
+  int64_t s[2], p[4], d[2], group;
+  if (!conv_common(c, s, p, d) ||
       !op_int_attr(c, "group", 1, 1, IR_MAX_ELEMENTS, &group))
     return false;
   ConvGeom g;
@@ -173,13 +179,7 @@ static const char *convt_geom(const Node *n, const TensorType *x, const TensorTy
 /* X [N,C,H,W], W [C, M/group, kH, kW], B [M]: the result is [N, M, OH, OW]. */
 static bool conv_transpose_infer(InferCtx *c) {
   int64_t s[2], p[4], d[2], op[2], group;
-  if (!op_check_dtype(c, 0, float_dtypes)) return false;
-  for (int i = 1; i < c->nin; i++)
-    if (!op_check_same_dtype(c, i, 0)) return false;
-  if (!op_check_rank(c, 0, 4) || !op_check_rank(c, 1, 4)) return false;
-  if (c->nin > 2 && !op_check_rank(c, 2, 1)) return false;
-  if (!op_ints_attr(c, "strides", 2, 1, 1, IR_MAX_ELEMENTS, s) || !op_ints_attr(c, "pads", 4, 0, 0, IR_MAX_ELEMENTS, p) ||
-      !op_ints_attr(c, "dilations", 2, 1, 1, IR_MAX_ELEMENTS, d) ||
+  if (!conv_common(c, s, p, d) ||
       !op_ints_attr(c, "output_padding", 2, 0, 0, IR_MAX_ELEMENTS, op) ||
       !op_int_attr(c, "group", 1, 1, IR_MAX_ELEMENTS, &group))
     return false;
