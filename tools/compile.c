@@ -103,6 +103,7 @@ static int kind_by_ext(const char *path) {
 typedef struct CompileOpts {
   const char *model, *base, *name, *weights, *target;
   bool want[NKINDS];
+  bool quiet; /* no sizes on stdout */
   PassFlags passes;
 } CompileOpts;
 
@@ -156,13 +157,30 @@ static IrStatus compile(const CompileOpts *o, DiagSink *d) {
   /* A rename that failed after the LLVM files were written: take those back too. */
   for (int i = 0; committed && st != IR_OK && i < NKINDS; i++)
     if (paths[i] && !kinds[i].fn) remove(paths[i]);
-  if (st == IR_OK)
+  if (st == IR_OK && !o->quiet)
     printf("workspace: %lld bytes\nweights: %lld bytes%s\n", (long long)p->workspace_size,
            (long long)p->weights_size, o->weights ? " (sidecar)" : "");
   for (int i = 0; i < NKINDS; i++) free(paths[i]);
   cg_artifact_free(&a);
   cg_nest_free(p);
   ir_graph_free(g);
+  return st;
+}
+
+IrStatus compile_model_so(const char *model, const char *so_path, DiagSink *d) {
+  CompileOpts o;
+  memset(&o, 0, sizeof o);
+  pass_flags_init(&o.passes);
+  size_t n = strlen(so_path);
+  char *base = n > 3 && !strcmp(so_path + n - 3, ".so") ? strdup(so_path) : NULL;
+  if (!base) return diag_oom(d, loc_none()); /* callers pass a path ending in .so */
+  base[n - 3] = 0;
+  o.model = model;
+  o.base = base;
+  o.quiet = true;
+  o.want[kind_by_name("so", 2)] = true;
+  IrStatus st = compile(&o, d);
+  free(base);
   return st;
 }
 
