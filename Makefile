@@ -30,7 +30,8 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	$(BUILD)/examples/digits/digits_demo examples/digits
+	@$(BUILD)/lathe compile examples/digits/digits.lathe -o $(BUILD)/digits.so >/dev/null
+	$(BUILD)/examples/digits/digits_demo examples/digits $(BUILD)/digits.so
 
 # The fuzz targets' bounded runs (ctest label fuzz) need clang-16; without it they are skipped,
 # and say so.

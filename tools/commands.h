@@ -57,6 +57,9 @@ int cmd_dot(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 
 int cmd_compile(int argc, char **argv); /* lathe compile: a model in; C, a header, loop nests out */
+/* Compiles the .lathe model at model (-O2, the native target) to the shared object so_path
+ * (which ends in .so), written safely; prints nothing but diagnostics. For `lathe run`. */
+IrStatus compile_model_so(const char *model, const char *so_path, DiagSink *d);
 /* lathe asm: a listing of systolic instructions in, a program file out (tools/systolic.c). */
 int cmd_asm(int argc, char **argv);
 /* lathe disasm: a systolic program file in, its listing out. */

@@ -1,19 +1,22 @@
-/* compile.c — `lathe compile`: a model in; C source, a header, a loop-nest dump (and, once
- * the LLVM backend lands, .so, .o, .s, .ll) out. Every file is written under a temporary name
- * and renamed into place only when all of them are complete. */
+/* compile.c — `lathe compile`: a model in; C source, a header, a loop-nest dump, and through
+ * the LLVM backend a shared object, an object file, assembly and LLVM IR out. Every file is
+ * written under a temporary name and renamed into place only when it is complete. */
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codegen/c/emit.h"
+#include "codegen/llvm/nest.h"
 #include "codegen/lower.h"
 #include "frontend/parser.h"
 #include "ir/fs.h"
 #include "tools/commands.h"
 
 static const char *const compile_usage =
-    "usage: lathe compile MODEL.lathe -o BASE [--emit=KIND,...] [--name=N] [--weights=FILE]\n"
+    "usage: lathe compile MODEL.lathe -o BASE [--emit=KIND,...] [--target=T] [--name=N]\n"
+    "                     [--weights=FILE]\n"
     "\n"
     "Compiles MODEL.lathe (and its weights) ahead of time. Writes BASE.KIND-extension for each\n"
     "kind asked for; `-o m.c` alone means --emit=c (likewise .h, .nest, .so, .o, .s, .ll), and\n"
@@ -23,16 +26,24 @@ static const char *const compile_usage =
     "  c        BASE.c: portable C99 (entry point, typed wrapper, descriptor, weights)\n"
     "  header   BASE.h: the C header (NAME_run, NAME_run_<dtype>, NAME_WORKSPACE_SIZE, NAME_desc)\n"
     "  nest     BASE.nest: the loop nests every kernel is lowered to (for tests and debugging)\n"
-    "  so, obj, asm, llvm   BASE.so, .o, .s, .ll: need the LLVM backend (not built yet)\n"
+    "  so       BASE.so: a shared object for `lathe run` and the runtime (liblathe_rt)\n"
+    "  obj      BASE.o: a relocatable object with the same symbols, weights included\n"
+    "  asm      BASE.s: the assembly (without the weight bytes)\n"
+    "  llvm     BASE.ll: the optimized LLVM IR (without the weight bytes)\n"
     "\n"
     "options:\n"
     "  -o, --output BASE    the base name of the files to write (required)\n"
     "  --emit=KIND,...      what to write (see above)\n"
+    "  --target=T           what the LLVM outputs run on: native (the host's CPU, the default),\n"
+    "                       x86-64-v3 (AVX2, FMA), x86-64-v4 (AVX-512) or generic (SSE2)\n"
     "  --name=N             the symbol prefix (N_run, N_desc; sanitized into a C identifier;\n"
     "                       default: the graph's name)\n"
     "  --weights=FILE       keep the weights out of the code: write the blob to FILE; the\n"
     "                       caller passes it in lathe_exec.weights\n"
     "  -h, --help           print this help\n"
+    "\n"
+    "pass flags (as `lathe opt`; the passes run before lowering, -O2 when none is given):\n";
+static const char compile_exit_codes[] =
     "\n"
     "exit codes: 0 ok, 1 bad model or an op the backends cannot compile yet, 2 usage,\n"
     "70 internal error\n";
@@ -52,21 +63,22 @@ static IrStatus emit_nest(FILE *f, const NestProgram *p, const CgArtifact *a, Di
   return IR_OK;
 }
 
-/* Every kind of output: its name in --emit, its extension, and its writer (NULL: needs a
- * backend this build does not have yet — the LLVM backend plugs in here). */
+/* Every kind of output: its name in --emit, its extension, and its writer (NULL: the LLVM
+ * backend writes it, all LLVM kinds from one call; llvm_path says which member of
+ * LlvmEmitPaths names its file). */
 static const struct EmitKind {
   const char *name;
   const char *ext;
   EmitFn fn;
-  const char *missing; /* fn NULL: what is missing */
+  size_t llvm_path; /* fn NULL: offsetof the path in LlvmEmitPaths */
 } kinds[] = {
-    {"c", ".c", cg_emit_c, NULL},
-    {"header", ".h", emit_header, NULL},
-    {"nest", ".nest", emit_nest, NULL},
-    {"so", ".so", NULL, "the LLVM backend (not built yet)"},
-    {"obj", ".o", NULL, "the LLVM backend (not built yet)"},
-    {"asm", ".s", NULL, "the LLVM backend (not built yet)"},
-    {"llvm", ".ll", NULL, "the LLVM backend (not built yet)"},
+    {"c", ".c", cg_emit_c, 0},
+    {"header", ".h", emit_header, 0},
+    {"nest", ".nest", emit_nest, 0},
+    {"so", ".so", NULL, offsetof(LlvmEmitPaths, so)},
+    {"obj", ".o", NULL, offsetof(LlvmEmitPaths, obj)},
+    {"asm", ".s", NULL, offsetof(LlvmEmitPaths, asm_)},
+    {"llvm", ".ll", NULL, offsetof(LlvmEmitPaths, ir)},
 };
 enum { NKINDS = sizeof kinds / sizeof kinds[0] };
 
@@ -87,29 +99,47 @@ static int kind_by_ext(const char *path) {
   return -1;
 }
 
-/* Lowers, then writes every wanted kind to BASE.ext (and the sidecar), all or nothing. */
-static IrStatus compile(const char *model, const char *base, const bool *want, const char *name, const char *weights,
-                        DiagSink *d) {
+/* What one `lathe compile` asks for. */
+typedef struct CompileOpts {
+  const char *model, *base, *name, *weights, *target;
+  bool want[NKINDS];
+  bool quiet; /* no sizes on stdout */
+  PassFlags passes;
+} CompileOpts;
+
+/* Runs the passes, lowers, then writes every wanted kind to BASE.ext (and the sidecar). The
+ * C-side files are complete under temporary names before the LLVM backend writes its own
+ * (each safely); they are renamed into place only when that succeeded too. */
+static IrStatus compile(const CompileOpts *o, DiagSink *d) {
   Graph *g = NULL;
   NestProgram *p = NULL;
   CgArtifact a;
   memset(&a, 0, sizeof a);
   IrOutFile files[NKINDS + 1];
   memset(files, 0, sizeof files);
-  IrStatus st = ir_load(d, model, LOAD_VERIFY | LOAD_WEIGHTS, &g);
+  IrStatus st = ir_load(d, o->model, LOAD_VERIFY | LOAD_WEIGHTS, &g);
+  if (st == IR_OK) st = pass_flags_run(g, &o->passes, 2, d);
   if (st == IR_OK) st = cg_lower(g, d, &p);
-  if (st == IR_OK) st = cg_artifact_init(&a, g, p, name, model, "c", weights != NULL, d);
-  size_t blen = strlen(base);
-  char *path = malloc(blen + 16);
-  if (st == IR_OK && !path) st = diag_oom(d, loc_none());
+  if (st == IR_OK) st = cg_artifact_init(&a, g, p, o->name, o->model, "c", o->weights != NULL, d);
+  size_t blen = strlen(o->base);
+  char *paths[NKINDS] = {0};
+  LlvmEmitPaths lp = {0};
+  bool any_llvm = false;
   for (int i = 0; st == IR_OK && i < NKINDS; i++) {
-    if (!want[i]) continue;
-    snprintf(path, blen + 16, "%s%s", base, kinds[i].ext);
-    st = ir_out_open(&files[i], path, d);
+    if (!o->want[i]) continue;
+    paths[i] = malloc(blen + 16);
+    if (!paths[i]) { st = diag_oom(d, loc_none()); break; }
+    snprintf(paths[i], blen + 16, "%s%s", o->base, kinds[i].ext);
+    if (!kinds[i].fn) {
+      *(const char **)((char *)&lp + kinds[i].llvm_path) = paths[i];
+      any_llvm = true;
+      continue;
+    }
+    st = ir_out_open(&files[i], paths[i], d);
     if (st == IR_OK) st = kinds[i].fn(files[i].f, p, &a, d);
   }
-  if (st == IR_OK && weights) {
-    st = ir_out_open(&files[NKINDS], weights, d);
+  if (st == IR_OK && o->weights) {
+    st = ir_out_open(&files[NKINDS], o->weights, d);
     if (st == IR_OK && p->weights_size) fwrite(p->weights, 1, (size_t)p->weights_size, files[NKINDS].f);
   }
   /* Every file complete (a full disk shows here) before any is renamed into place. */
@@ -118,69 +148,109 @@ static IrStatus compile(const char *model, const char *base, const bool *want, c
       diag_error(d, loc_file(files[i].path), "cannot write: %s", strerror(errno));
       st = IR_ERR_INPUT;
     }
+  if (st == IR_OK && any_llvm) st = cg_llvm_compile(p, &a, o->target, &lp, d);
+  bool committed = st == IR_OK;
   for (int i = 0; i <= NKINDS; i++) {
     if (st == IR_OK && files[i].f) st = ir_out_commit(&files[i], d);
     else ir_out_abort(&files[i]);
   }
-  if (st == IR_OK)
+  /* A rename that failed after the LLVM files were written: take those back too. */
+  for (int i = 0; committed && st != IR_OK && i < NKINDS; i++)
+    if (paths[i] && !kinds[i].fn) remove(paths[i]);
+  if (st == IR_OK && !o->quiet)
     printf("workspace: %lld bytes\nweights: %lld bytes%s\n", (long long)p->workspace_size,
-           (long long)p->weights_size, weights ? " (sidecar)" : "");
-  free(path);
+           (long long)p->weights_size, o->weights ? " (sidecar)" : "");
+  for (int i = 0; i < NKINDS; i++) free(paths[i]);
   cg_artifact_free(&a);
   cg_nest_free(p);
   ir_graph_free(g);
   return st;
 }
 
+IrStatus compile_model_so(const char *model, const char *so_path, DiagSink *d) {
+  CompileOpts o;
+  memset(&o, 0, sizeof o);
+  pass_flags_init(&o.passes);
+  size_t n = strlen(so_path);
+  char *base = n > 3 && !strcmp(so_path + n - 3, ".so") ? strdup(so_path) : NULL;
+  if (!base) return diag_oom(d, loc_none()); /* callers pass a path ending in .so */
+  base[n - 3] = 0;
+  o.model = model;
+  o.base = base;
+  o.quiet = true;
+  o.want[kind_by_name("so", 2)] = true;
+  IrStatus st = compile(&o, d);
+  free(base);
+  return st;
+}
+
 int cmd_compile(int argc, char **argv) {
-  static const struct option opts[] = {{"help", no_argument, 0, 'h'},         {"output", required_argument, 0, 'o'},
-                                       {"emit", required_argument, 0, 'e'},   {"name", required_argument, 0, 'n'},
-                                       {"weights", required_argument, 0, 'w'}, {0, 0, 0, 0}};
-  const char *out = NULL, *emit = NULL, *name = NULL, *weights = NULL;
+  static const struct option opts[] = {{"help", no_argument, 0, 'h'},          {"output", required_argument, 0, 'o'},
+                                       {"emit", required_argument, 0, 'e'},    {"name", required_argument, 0, 'n'},
+                                       {"weights", required_argument, 0, 'w'}, {"target", required_argument, 0, 't'},
+                                       PASS_FLAG_OPTIONS,                      {0, 0, 0, 0}};
+  CompileOpts o;
+  memset(&o, 0, sizeof o);
+  pass_flags_init(&o.passes);
+  const char *out = NULL, *emit = NULL;
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "ho:O:", opts, NULL)) != -1) {
     switch (c) {
-    case 'h': fputs(compile_usage, stdout); return EXIT_OK;
+    case 'h':
+      fputs(compile_usage, stdout);
+      fputs(pass_flags_help, stdout);
+      fputs(compile_exit_codes, stdout);
+      return EXIT_OK;
     case 'o': out = optarg; break;
     case 'e': emit = optarg; break;
-    case 'n': name = optarg; break;
-    case 'w': weights = optarg; break;
-    default: return usage_error("compile", "%s", "unknown option");
+    case 'n': o.name = optarg; break;
+    case 'w': o.weights = optarg; break;
+    case 't': o.target = optarg; break;
+    default: {
+      int took = pass_flags_take("compile", c, optarg, &o.passes);
+      if (took == 1) break;
+      return took ? took : usage_error("compile", "%s", "unknown option");
+    }
     }
   }
   if (optind != argc - 1) return usage_error("compile", "%s", "expected one MODEL file");
   if (!out || !*out) return usage_error("compile", "%s", "-o BASE is required");
-  if (name && !*name) return usage_error("compile", "%s", "--name needs a name");
-  bool want[NKINDS] = {false};
+  if (o.name && !*o.name) return usage_error("compile", "%s", "--name needs a name");
+  DiagSink d;
+  diag_init(&d, stderr);
+  if (o.target) { /* an unknown target is a usage error, whatever is emitted */
+    LlvmTarget t;
+    IrStatus st = cg_llvm_target_init(&t, o.target, &d);
+    cg_llvm_target_free(&t);
+    if (st != IR_OK) { /* reported, with the known names */
+      diag_free(&d);
+      return exit_code(st);
+    }
+  }
   char *base = strdup(out);
-  if (!base) { fputs("lathe compile: out of memory\n", stderr); return EXIT_INPUT; }
+  if (!base) { diag_free(&d); fputs("lathe compile: out of memory\n", stderr); return EXIT_INPUT; }
   if (emit) {
     for (const char *s = emit; *s;) {
       size_t len = strcspn(s, ",");
       int k = kind_by_name(s, len);
       if (k < 0) {
         free(base);
+        diag_free(&d);
         return usage_error("compile", "unknown emit kind '%.*s' (known: c, header, nest, so, obj, asm, llvm)", (int)len, s);
       }
-      want[k] = true;
+      o.want[k] = true;
       s += len + (s[len] == ',');
     }
   } else {
     int k = kind_by_ext(out);
     if (k < 0) k = kind_by_name("so", 2);
     else base[strlen(base) - strlen(kinds[k].ext)] = 0;
-    want[k] = true;
+    o.want[k] = true;
   }
-  for (int i = 0; i < NKINDS; i++)
-    if (want[i] && !kinds[i].fn) {
-      fprintf(stderr, "lathe compile: --emit=%s needs %s; --emit=c,header works now\n", kinds[i].name, kinds[i].missing);
-      free(base);
-      return EXIT_USAGE;
-    }
-  DiagSink d;
-  diag_init(&d, stderr);
-  IrStatus st = compile(argv[optind], base, want, name, weights, &d);
+  o.model = argv[optind];
+  o.base = base;
+  IrStatus st = compile(&o, &d);
   diag_free(&d);
   free(base);
   return exit_code(st);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "frontend/npy.h"
 #include "frontend/parser.h"
@@ -26,7 +27,7 @@ static const char *const main_usage =
     "commands:\n"
     "  check FILE       parse and verify a model and its weights; print a summary\n"
     "  print FILE       print a model in canonical form (what the printer writes)\n"
-    "  run FILE         run a model on the interpreter (--interp) or a compiled FILE.so\n"
+    "  run FILE         run a model compiled, on the interpreter (--interp), or a FILE.so\n"
     "  import FILE      import an ONNX model: its text IR and weights (-o OUT.lathe)\n"
     "  compile FILE     compile a model to C and a header (-o BASE, --emit=c,header,nest)\n"
     "  opt FILE         run graph passes (-O0/-O1/-O2, --passes=...) and write the result\n"
@@ -63,16 +64,17 @@ static const char *const print_usage =
     "  -h, --help       print this help\n";
 
 static const char *const run_usage =
-    "usage: lathe run FILE.lathe --interp [options]\n"
+    "usage: lathe run FILE.lathe [--interp] [options]\n"
     "       lathe run FILE.so [options]\n"
     "\n"
-    "Runs the model in FILE.lathe on the reference interpreter, or the compiled artifact FILE.so\n"
+    "Runs the model in FILE.lathe compiled to native code (-O2, the host's CPU; a temporary\n"
+    "shared object, removed afterwards) or on the reference interpreter (--interp), or the\n"
+    "compiled artifact FILE.so\n"
     "(checked before it is loaded: docs/abi.md) through liblathe_rt, and prints a summary of\n"
     "each output (shape, min, max, mean, argmax and the first values).\n"
     "\n"
     "options:\n"
-    "  --interp             run a .lathe model on the reference interpreter (required: this\n"
-    "                       version does not yet compile a .lathe model in order to run it)\n"
+    "  --interp             run a .lathe model on the reference interpreter\n"
     "  --in NAME=FILE.npy   read input NAME from a NumPy file (dtype and shape must match)\n"
     "  --out-dir DIR        write each output as DIR/NAME.npy (DIR is created if missing)\n"
     "  --seed N             inputs not given with --in are random, from this seed (default 0):\n"
@@ -421,14 +423,32 @@ static IrStatus run_artifact(const char *path, const RunOpts *o, DiagSink *d) {
   return st;
 }
 
-/* Runs a .lathe model as native code. The seam for compiled runs: this is where the model
- * will be compiled to a temporary shared object and handed to run_artifact; until the
- * compiler can, it asks for --interp. Returns the tool's exit code. */
+/* Runs a .lathe model as native code: compiled (-O2, the native target) to a temporary shared
+ * object in $TMPDIR (or /tmp), run by run_artifact, and removed afterwards, whatever happened.
+ * Returns the tool's exit code. */
 static int run_compiled_model(const char *path, const RunOpts *o) {
-  (void)path;
-  (void)o;
-  return usage_error("run", "%s",
-                     "this version cannot compile a .lathe model to run it: add --interp, or give a compiled FILE.so");
+  const char *dir = getenv("TMPDIR");
+  if (!dir || !*dir) dir = "/tmp";
+  size_t n = strlen(dir) + 32;
+  char *so = malloc(n);
+  if (!so) { fputs("lathe: out of memory\n", stderr); return EXIT_INPUT; }
+  snprintf(so, n, "%s/lathe-run-XXXXXX.so", dir);
+  int fd = mkstemps(so, 3); /* reserves the name; the compiler renames its file over it */
+  if (fd < 0) {
+    fprintf(stderr, "lathe run: cannot make a temporary file in %s: %s\n", dir, strerror(errno));
+    free(so);
+    return EXIT_INPUT;
+  }
+  close(fd);
+  DiagSink d;
+  diag_init(&d, stderr);
+  IrStatus st = compile_model_so(path, so, &d);
+  if (st == IR_OK) st = run_artifact(so, o, &d);
+  else if (st == IR_ERR_INPUT && d.errors) fputs("lathe run: add --interp to run the model on the interpreter\n", stderr);
+  remove(so);
+  diag_free(&d);
+  free(so);
+  return exit_code(st);
 }
 
 static int cmd_run(int argc, char **argv) {

@@ -17,7 +17,6 @@ done
 check no-args 2 '^usage: lathe' -- "$lathe"
 check unknown-command 2 "unknown command 'frobnicate'" -- "$lathe" frobnicate
 check check-no-file 2 'expected one FILE' -- "$lathe" check
-check run-needs-interp 2 'add --interp' -- "$lathe" run "$digits/digits.lathe"
 check run-bad-seed 2 "--seed needs a number" -- "$lathe" run --interp --seed abc "$digits/digits.lathe"
 check run-bad-in 2 "--in needs NAME=FILE.npy" -- "$lathe" run --interp --in foo "$digits/digits.lathe"
 check missing-file 1 'nosuch.lathe.*No such file' -- "$lathe" check "$tmp/nosuch.lathe"
@@ -43,6 +42,25 @@ check run-unknown-input 1 'no input named %nosuch' -- "$lathe" run "$digits/digi
 "$lathe" run "$digits/digits.lathe" --interp --seed 6 >"$tmp/s6" 2>&1
 expect seed-repeats cmp -s "$tmp/s5a" "$tmp/s5b"
 expect seed-matters sh -c "! cmp -s '$tmp/s5a' '$tmp/s6'"
+
+# run without --interp: compiled to a temporary .so in $TMPDIR, removed afterwards, also when
+# the run fails (a wrong input) or the model cannot be compiled (f16 has no lowering).
+mkdir "$tmp/rt"
+check run-compiled 0 'argmax 7$' -- env TMPDIR="$tmp/rt" "$lathe" run "$digits/digits.lathe" --in input=$here/digit_first.npy --out-dir "$tmp/oc"
+expect run-compiled-npy test -s "$tmp/oc/probs.npy"
+check run-compiled-wrong-shape 1 'input %input needs f32\[1,1,8,8\] but the file holds f32\[2,1,8,8\]' -- \
+  env TMPDIR="$tmp/rt" "$lathe" run "$digits/digits.lathe" --in input=$here/wrong_shape.npy
+cat >"$tmp/half.lathe" <<'M'
+lathe 1
+graph @half(%x: f16[4]) -> (%y: f16[4]) {
+  %r = relu(%x) : f16[4]
+  return %r
+}
+M
+check run-compiled-no-lowering 1 'add --interp' -- env TMPDIR="$tmp/rt" "$lathe" run "$tmp/half.lathe"
+check run-compiled-bad-model 1 'nosuch.lathe.*No such file' -- env TMPDIR="$tmp/rt" "$lathe" run "$tmp/nosuch.lathe"
+check run-compiled-no-tmpdir 1 'cannot make a temporary file' -- env TMPDIR="$tmp/nosuchdir" "$lathe" run "$digits/digits.lathe"
+expect run-compiled-cleans-up test -z "$(ls -A "$tmp/rt")"
 
 # print: canonical output, written safely.
 check print-to-file 0 '' -- "$lathe" print "$src/tests/models/types.lathe" -o "$tmp/p1.lathe"

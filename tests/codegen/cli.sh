@@ -1,8 +1,10 @@
 #!/bin/sh
 # `lathe compile` end to end: the digits model compiled to C, built by the system C compiler
 # together with user.c (which includes the generated header), run on the 360 held-out
-# images; and the bad cases (unknown emit kind, a backend not built, an unwritable output, a
-# type the backends do not handle) with their exit codes, leaving nothing behind.
+# images; the same through the LLVM backend (.o linked with user.c; .so run by `lathe run`
+# against the interpreter); the pass flags; and the bad cases (unknown emit kind or target,
+# an unwritable output, a type the backends do not handle) with their exit codes, leaving
+# nothing behind.
 # usage: cli.sh LATHE SOURCE_DIR CC
 set -u
 lathe=$1
@@ -15,8 +17,9 @@ check help 0 '^usage: lathe compile' -- "$lathe" compile --help
 # Workspace by hand: c1, n1, r1 8*8*8 floats (2048 bytes each), p1 8*4*4 (512), c2 and r2
 # 16*4*4 (1024 each), p2 64 (256), g1 and r3 32 (128 each), g2 10 (40, rounded up to 64):
 # 3*2048 + 512 + 2*1024 + 256 + 2*128 + 64 = 9280 (flatten reuses p2's buffer).
+# -O0: the graph as written (the default -O2 fuses and plans, and the sizes change).
 check compile-digits 0 '^workspace: 9280 bytes$' -- \
-  "$lathe" compile "$digits/digits.lathe" -o "$tmp/digits" --emit=c,header,nest
+  "$lathe" compile -O0 "$digits/digits.lathe" -o "$tmp/digits" --emit=c,header,nest
 expect wrote-c-h-nest test -s "$tmp/digits.c" -a -s "$tmp/digits.h" -a -s "$tmp/digits.nest"
 expect header-workspace grep -q '^#define DIGITS_WORKSPACE_SIZE 9280u$' "$tmp/digits.h"
 expect header-extern-c grep -q 'extern "C"' "$tmp/digits.h"
@@ -34,20 +37,67 @@ expect refuses-abi grep -q '^other ABI: refused$' "$tmp/user.out"
 expect descriptor grep -q '^descriptor: input probs 9280 bytes workspace$' "$tmp/user.out"
 grep -E '^(accuracy|median)' "$tmp/user.out"
 
+# The LLVM backend (-O2, the native target): the object file links with the same user.c.
+mkdir "$tmp/llvm"
+check compile-llvm 0 '^workspace: [0-9]+ bytes$' -- \
+  "$lathe" compile "$digits/digits.lathe" -o "$tmp/llvm/digits" --emit=header,obj,so,asm,llvm
+expect wrote-llvm test -s "$tmp/llvm/digits.o" -a -s "$tmp/llvm/digits.so" -a -s "$tmp/llvm/digits.s" -a -s "$tmp/llvm/digits.ll"
+check build-obj 0 '' -- "$cc" -std=c99 -O2 -I"$src/include" -I"$tmp/llvm" "$src/tests/codegen/user.c" "$tmp/llvm/digits.o" \
+  -o "$tmp/llvm/user" -lm
+"$tmp/llvm/user" "$digits/test_images.npy" "$digits/test_labels.npy" "$digits/test_probs.npy" >"$tmp/llvm/user.out" 2>&1
+expect obj-run-ok test $? -eq 0
+expect obj-accuracy grep -q '^accuracy 97.22 % (350 of 360)$' "$tmp/llvm/user.out"
+expect obj-matches-torch awk '/^max \|p - torch\|/ { ok = ($5 + 0 < 1e-5) } END { exit !ok }' "$tmp/llvm/user.out"
+expect obj-refuses-abi grep -q '^other ABI: refused$' "$tmp/llvm/user.out"
+sed 's/^/llvm: /' "$tmp/llvm/user.out" | grep -E '^llvm: (accuracy|median)'
+# The .so through `lathe run` (liblathe_rt) against the interpreter: the first held-out image
+# (a 7) and random inputs of three seeds, every probability within 1e-5.
+python=/usr/bin/python3 # Debian's, with python3-numpy
+check so-digit 0 'argmax 7$' -- "$lathe" run "$tmp/llvm/digits.so" --in input="$src/tests/cli/digit_first.npy" --out-dir "$tmp/llvm/so0"
+"$lathe" run "$digits/digits.lathe" --interp --in input="$src/tests/cli/digit_first.npy" --out-dir "$tmp/llvm/in0" >/dev/null 2>&1
+for seed in 1 2 3; do
+  "$lathe" run "$tmp/llvm/digits.so" --seed $seed --out-dir "$tmp/llvm/so$seed" >/dev/null 2>&1
+  "$lathe" run "$digits/digits.lathe" --interp --seed $seed --out-dir "$tmp/llvm/in$seed" >/dev/null 2>&1
+done
+expect so-matches-interp "$python" -c "
+import numpy as np, sys
+for k in range(4):
+    a = np.load('$tmp/llvm/so%d/probs.npy' % k); b = np.load('$tmp/llvm/in%d/probs.npy' % k)
+    if a.shape != (1, 10) or a.shape != b.shape or not np.all(np.abs(a - b) <= 1e-5): sys.exit(1)
+"
+# Every target compiles; --target=generic code runs anywhere x86-64 does.
+check target-generic 0 '' -- "$lathe" compile --target=generic "$digits/digits.lathe" -o "$tmp/llvm/gen.so"
+check so-generic 0 'argmax 7$' -- "$lathe" run "$tmp/llvm/gen.so" --in input="$src/tests/cli/digit_first.npy"
+check target-v3-asm 0 '' -- "$lathe" compile --target=x86-64-v3 "$digits/digits.lathe" -o "$tmp/llvm/v3.s"
+expect v3-uses-ymm grep -q '%ymm' "$tmp/llvm/v3.s"
+expect only-asm test ! -e "$tmp/llvm/v3.so" -a ! -e "$tmp/llvm/v3.s.s"
+check target-v4-ll 0 '' -- "$lathe" compile --target=x86-64-v4 "$digits/digits.lathe" -o "$tmp/llvm/v4.ll"
+expect v4-cpu grep -q '"target-cpu"="x86-64-v4"' "$tmp/llvm/v4.ll"
+
+# The pass flags of `lathe opt` (-O2 by default); --memory-map prints the plan.
+check pass-memory-map 0 '^arena: [0-9]+ bytes, naive: [0-9]+ bytes' -- \
+  "$lathe" compile --memory-map "$digits/digits.lathe" -o "$tmp/llvm/mm" --emit=nest
+check pass-time 0 'fuse' -- "$lathe" compile --time-passes "$digits/digits.lathe" -o "$tmp/llvm/tp" --emit=nest
+check pass-list 0 '' -- "$lathe" compile --passes=dce "$digits/digits.lathe" -o "$tmp/llvm/pl" --emit=nest
+check pass-bad-level 2 '-O takes 0, 1 or 2' -- "$lathe" compile -O7 "$digits/digits.lathe" -o "$tmp/llvm/x" --emit=c
+check pass-unknown 2 "unknown pass 'nosuch'" -- "$lathe" compile --passes=nosuch "$digits/digits.lathe" -o "$tmp/llvm/x" --emit=c
+
 # --name sets the prefix (sanitized); -o m.c alone writes m.c only.
 check name 0 '' -- "$lathe" compile "$digits/digits.lathe" -o "$tmp/m.c" --name=my-model.v2
 expect name-sanitized grep -q '^int my_model_v2_run(const lathe_exec' "$tmp/m.c"
 expect only-c test ! -e "$tmp/m.h" -a ! -e "$tmp/m.c.c"
 # --weights: the blob goes to the sidecar, and the code reads it from lathe_exec.weights.
 check sidecar 0 '^weights: 14976 bytes \(sidecar\)$' -- \
-  "$lathe" compile "$digits/digits.lathe" -o "$tmp/side" --emit=c --weights="$tmp/side.bin"
+  "$lathe" compile -O0 "$digits/digits.lathe" -o "$tmp/side" --emit=c --weights="$tmp/side.bin"
 expect sidecar-size test "$(wc -c <"$tmp/side.bin")" -eq 14976
 expect sidecar-not-embedded sh -c "! grep -q lt_weights '$tmp/side.c'"
 
 # Bad input: one clear message, exit 1 or 2, nothing written.
 mkdir "$tmp/bad"
 check unknown-kind 2 "unknown emit kind 'exe'" -- "$lathe" compile "$digits/digits.lathe" -o "$tmp/bad/m" --emit=c,exe
-check needs-llvm 2 'needs the LLVM backend' -- "$lathe" compile "$digits/digits.lathe" -o "$tmp/bad/m.so"
+check unknown-target 2 "unknown target 'pdp11'" -- "$lathe" compile --target=pdp11 "$digits/digits.lathe" -o "$tmp/bad/m.so"
+check unknown-target-c 2 "unknown target 'pdp11'" -- "$lathe" compile --target=pdp11 "$digits/digits.lathe" -o "$tmp/bad/m.c"
+check so-unwritable 1 'nosuchdir' -- "$lathe" compile "$digits/digits.lathe" -o "$tmp/nosuchdir/m" --emit=c,so
 check no-output 2 '-o BASE is required' -- "$lathe" compile "$digits/digits.lathe"
 check unwritable 1 'nosuchdir' -- "$lathe" compile "$digits/digits.lathe" -o "$tmp/nosuchdir/m" --emit=c,header
 cat >"$tmp/bad/half.lathe" <<'M'
