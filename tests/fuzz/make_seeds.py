@@ -45,7 +45,7 @@ def copy_small(paths, out, prefix=""):
             shutil.copy(p, os.path.join(out, prefix + os.path.basename(p)))
 
 
-# ---- artifacts: the fixture model built small (-Os, stripped) in a few variants, sealed
+# ---- artifacts: the fixture model built small (-Os, stripped, code and data in one page) in a few variants, sealed
 def seal(data):
     """Writes the content hash into the record: SHA-256 of the file with content_sha256 zeroed."""
     at = data.find(b"LATHE\0AR") + 176  # offsetof(lathe_artifact_record, content_sha256)
@@ -58,7 +58,7 @@ d = fresh("artifact")
 with tempfile.TemporaryDirectory() as tmp:
     for name, defines in (("plain", []), ("sidecar", ["-DSIDECAR", "-DWEIGHTS_SHA=" + ",".join(["7"] * 32)]), ("abi-99", ["-DABI=99"])):
         so = os.path.join(tmp, name + ".so")
-        subprocess.run(["cc", "-std=gnu11", "-shared", "-fPIC", "-Os", "-s", f"-I{root}/include", *defines, "-o", so,
+        subprocess.run(["cc", "-std=gnu11", "-shared", "-fPIC", "-Os", "-s", "-Wl,-z,noseparate-code", f"-I{root}/include", *defines, "-o", so,
                         f"{root}/tests/unit/fixtures/runtime_model.c"], check=True)
         data = seal(bytearray(open(so, "rb").read()))
         open(os.path.join(d, name + ".so"), "wb").write(data)
