@@ -7,9 +7,8 @@
  *   gelu        y = x * (erf(x / sqrt(2)) + 1) [* 0.5]   (x / sqrt(2) also as x * (1 / sqrt(2)),
  *               x * 0.5 also before the other mul is not matched)
  *
- * Every intermediate result must be used only inside the pattern. The ops reduce_mean, pow,
- * sqrt and erf are looked up by name, so that the pass builds before they join the op table
- * (it then finds nothing). Softmax needs no pattern: opset 13 exports it as one Softmax node.
+ * Every intermediate result must be used only inside the pattern. Softmax needs no pattern:
+ * opset 13 exports it as one Softmax node.
  *
  * Requires: a verified graph, canonicalized (-O1), before the other fusions.
  * Invalidates: nothing. */
@@ -23,7 +22,6 @@ typedef struct Matcher {
   Graph *g;
   Region *r;
   const int *uses;
-  int reduce_mean, pow, sqrt, erf; /* the ops, or -1 where the op table lacks one */
 } Matcher;
 
 /* The one node of the region reading v when v has exactly one use, of op `op`; else NULL. */
@@ -70,7 +68,7 @@ static bool over_last_axis(const Graph *g, const Node *n) {
 static bool match_layer_norm(const Matcher *m, NodeId id, NodeId *nodes, int *n) {
   const Graph *g = m->g;
   const Node *mean = &g->nodes[id];
-  if (mean->op != m->reduce_mean || !over_last_axis(g, mean)) return false;
+  if (mean->op != OP_REDUCE_MEAN || !over_last_axis(g, mean)) return false;
   ValueId x = mean->inputs[0];
   NodeId sub_id, pow_id, var_id, add_id, sqrt_id, div_id, more;
   const Node *sub = only_user(m, mean->outputs[0], OP_SUB, &sub_id);
@@ -82,14 +80,14 @@ static bool match_layer_norm(const Matcher *m, NodeId id, NodeId *nodes, int *n)
   pow_id = -1;
   for (int i = 0; i < m->r->nnodes && !pw; i++) {
     const Node *u = &g->nodes[m->r->nodes[i]];
-    if (u->op == m->pow && u->inputs[0] == d && with_const(g, u, d, 2.0)) { pw = u; pow_id = m->r->nodes[i]; }
+    if (u->op == OP_POW && u->inputs[0] == d && with_const(g, u, d, 2.0)) { pw = u; pow_id = m->r->nodes[i]; }
   }
   if (!pw) return false;
-  const Node *var = only_user(m, pw->outputs[0], m->reduce_mean, &var_id);
+  const Node *var = only_user(m, pw->outputs[0], OP_REDUCE_MEAN, &var_id);
   if (!var || !over_last_axis(g, var)) return false;
   const Node *add = only_user(m, var->outputs[0], OP_ADD, &add_id);
   if (!add || !with_any_const(g, add, OP_ADD, var->outputs[0])) return false;
-  const Node *sq = only_user(m, add->outputs[0], m->sqrt, &sqrt_id);
+  const Node *sq = only_user(m, add->outputs[0], OP_SQRT, &sqrt_id);
   if (!sq) return false;
   const Node *div = only_user(m, sq->outputs[0], OP_DIV, &div_id);
   if (!div || div->inputs[0] != d) return false;
@@ -111,7 +109,7 @@ static bool match_layer_norm(const Matcher *m, NodeId id, NodeId *nodes, int *n)
 static bool match_gelu(const Matcher *m, NodeId id, NodeId *nodes, int *n) {
   const Graph *g = m->g;
   const Node *erf = &g->nodes[id];
-  if (erf->op != m->erf) return false;
+  if (erf->op != OP_ERF) return false;
   ValueId s = erf->inputs[0];
   if (g->values[s].kind != VAL_RESULT || m->uses[s] != 1) return false;
   NodeId scale_id = g->values[s].def, add_id, mul_id, half_id;
@@ -139,9 +137,7 @@ static bool match_gelu(const Matcher *m, NodeId id, NodeId *nodes, int *n) {
 }
 
 static IrStatus run_fuse_patterns(Graph *g, PassCtx *c) {
-  Matcher m = {g, g->body, NULL, ir_op_lookup("reduce_mean", 11), ir_op_lookup("pow", 3), ir_op_lookup("sqrt", 4),
-               ir_op_lookup("erf", 3)};
-  if (m.reduce_mean < 0 || m.pow < 0 || m.sqrt < 0 || m.erf < 0) return IR_OK;
+  Matcher m = {g, g->body, NULL};
   IrStatus st = IR_OK;
   /* One match at a time: the region changes under each fusion, so the walk restarts after it. */
   for (bool again = true; again && st == IR_OK;) {
