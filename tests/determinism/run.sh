@@ -5,9 +5,8 @@
 # pointers, uninitialized padding, temporary paths or times in an output would show as a
 # difference. Outputs are also checked for the scratch folder's path and for leftover
 # temporary files. Covered: `lathe import` (text IR and safetensors sidecar) of ONNX models,
-# `lathe print -o` of text IR models.
-# Compiled artifacts: when `lathe compile` exists, add its outputs (.so/.o/.h/.c, systolic
-# programs) as one more twice() per model in the section "compiled artifacts" below.
+# `lathe print -o` of text IR models, and `lathe compile` of the digits model (every output
+# kind, two targets, weights inline and in a sidecar).
 # usage: run.sh LATHE SOURCE_DIR
 set -u
 lathe=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
@@ -83,6 +82,13 @@ for model in "$src"/tests/models/*.lathe "$src"/tests/golden/ok/*.lathe "$src"/e
   twice "print-$(basename "$(dirname "$model")")/$(basename "$model" .lathe)" p.lathe -- "$lathe" print --output @OUT@ "$model"
 done
 
-# ---- compiled artifacts: none yet (see the header)
+# ---- compiled artifacts: every output kind of `lathe compile` (.so, .o, .s, .ll, .c, .h), for
+# the digits model on the host and the generic target, and with its weights in a sidecar
+digits=$src/examples/digits/digits.lathe
+for target in native generic; do
+  twice "compile-digits-$target" m -- "$lathe" compile "$digits" -o @OUT@ --emit=so,obj,asm,llvm,c,header,nest \
+    --target=$target
+done
+twice compile-digits-sidecar m -- "$lathe" compile "$digits" -o @OUT@ --emit=so,c,header --weights=@OUT@.bin
 
 finish
