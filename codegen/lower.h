@@ -79,6 +79,8 @@ IrStatus cg_lower_blocked(LowerCtx *c, const Node *n, LowerFn fn);
 IrStatus cg_lower_binary(LowerCtx *c, const Node *n);
 IrStatus cg_lower_unary(LowerCtx *c, const Node *n);
 IrStatus cg_lower_clip(LowerCtx *c, const Node *n);
+IrStatus cg_lower_where(LowerCtx *c, const Node *n);
+IrStatus cg_lower_cast(LowerCtx *c, const Node *n);
 IrStatus cg_lower_gemm(LowerCtx *c, const Node *n);
 IrStatus cg_lower_matmul(LowerCtx *c, const Node *n);
 IrStatus cg_lower_conv2d(LowerCtx *c, const Node *n);

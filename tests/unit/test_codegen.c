@@ -119,6 +119,48 @@ static const Case cases[] = {
      "  %k = const dense<[1.0, -2.0, 0.5, 4.0, 3.0, -1.0]> : f32[3,2] layout(ba)\n"
      "  %s = add(%a, %k) : f32[3,2]\n  %t = reorder(%b) : f32[2,4] layout(ba)\n"
      "  %r = matmul(%s, %t) : f32[3,4]\n  return %r\n}\n"},
+    /* The element-wise ops added with ops.def's second version. */
+    {"abs, neg: f32, i8 (|-128| wraps), i32", 0,
+     "graph @m(%a: f32[7], %b: i8[9], %c: i32[5]) -> (%y: f32[7], %z: i8[10], %w: i32[5], %v: f32[7]) {\n"
+     "  %k = const dense<[-128]> : i8[1]\n  %bb = concat(%b, %k) {axis = 0} : i8[10]\n"
+     "  %r = abs(%a) : f32[7]\n  %s = abs(%bb) : i8[10]\n  %t = neg(%c) : i32[5]\n  %u = neg(%a) : f32[7]\n"
+     "  return %r, %s, %t, %u\n}\n"},
+    {"exp, log (NaN below 0), sqrt (NaN below 0), reciprocal, erf", F32_TOL * 4,
+     "graph @m(%a: f32[3,5]) -> (%e: f32[3,5], %l: f32[3,5], %s: f32[3,5], %r: f32[3,5], %f: f32[3,5]) {\n"
+     "  %e1 = exp(%a) : f32[3,5]\n  %l1 = log(%a) : f32[3,5]\n  %s1 = sqrt(%a) : f32[3,5]\n"
+     "  %r1 = reciprocal(%a) : f32[3,5]\n  %f1 = erf(%a) : f32[3,5]\n  return %e1, %l1, %s1, %r1, %f1\n}\n"},
+    {"gelu (erf and tanh), hard_swish, leaky_relu, hard_sigmoid", F32_TOL * 4,
+     "graph @m(%a: f32[4,6]) -> (%g: f32[4,6], %t: f32[4,6], %h: f32[4,6], %l: f32[4,6], %s: f32[4,6]) {\n"
+     "  %k = const dense<[2.5]> : f32[1]\n  %x = mul(%a, %k) : f32[4,6]\n"
+     "  %g1 = gelu(%x) : f32[4,6]\n  %t1 = gelu(%x) {approximate = \"tanh\"} : f32[4,6]\n"
+     "  %h1 = hard_swish(%x) : f32[4,6]\n  %l1 = leaky_relu(%x) {alpha = 0.1} : f32[4,6]\n"
+     "  %s1 = hard_sigmoid(%x) {alpha = 0.3, beta = 0.6} : f32[4,6]\n  return %g1, %t1, %h1, %l1, %s1\n}\n"},
+    {"pow: f32 exponents (NaN for negative bases), i32 exponents, broadcasting", F32_TOL * 8,
+     "graph @m(%a: f32[2,3], %b: f32[3], %c: i32[2,1]) -> (%y: f32[2,3], %z: f32[2,3]) {\n"
+     "  %r = pow(%a, %b) : f32[2,3]\n  %s = pow(%a, %c) : f32[2,3]\n  return %r, %s\n}\n"},
+    {"min, max: NaN propagates either side, broadcasting, i32", 0,
+     "graph @m(%a: f32[2,4], %c: i32[3,1], %d: i32[4]) -> (%y: f32[2,4], %z: f32[2,4], %u: i32[3,4], %v: i32[3,4]) {\n"
+     "  %k = const dense<[nan, 1.0, -1.0, 0.5]> : f32[4]\n"
+     "  %r = min(%a, %k) : f32[2,4]\n  %s = max(%k, %a) : f32[2,4]\n"
+     "  %t = min(%c, %d) : i32[3,4]\n  %w = max(%c, %d) : i32[3,4]\n  return %r, %s, %t, %w\n}\n"},
+    {"equal: i32 broadcast, f32 with NaN (never equal), bool", 0,
+     "graph @m(%a: i32[4,1], %b: i32[5], %p: bool[6], %q: bool[6]) -> (%y: bool[4,5], %z: bool[3], %w: bool[6]) {\n"
+     "  %k = const dense<[nan, 1.0, -0.0]> : f32[3]\n  %j = const dense<[nan, 1.0, 0.0]> : f32[3]\n"
+     "  %r = equal(%a, %b) : bool[4,5]\n  %s = equal(%k, %j) : bool[3]\n  %t = equal(%p, %q) : bool[6]\n"
+     "  return %r, %s, %t\n}\n"},
+    {"where: all three broadcast, i64 and bool arms", 0,
+     "graph @m(%c: bool[3,1], %a: f32[4], %b: f32[2,1,1], %i: i64[3,4], %j: i64[1]) -> (%y: f32[2,3,4], %z: i64[3,4]) {\n"
+     "  %r = where(%c, %a, %b) : f32[2,3,4]\n  %s = where(%c, %i, %j) : i64[3,4]\n  return %r, %s\n}\n"},
+    {"cast: f32 to integers saturating (NaN gives 0), to bool, integers to f32 and between", 0,
+     "graph @m(%a: f32[12], %b: i32[5], %c: i8[5], %d: bool[4]) -> (%y: i8[16], %z: u8[16], %w: i32[16], %v: i64[16],\n"
+     "    %u: bool[16], %t: f32[5], %s: i64[5], %r: u8[5], %q: f32[4]) {\n"
+     "  %k = const dense<[100.0]> : f32[1]\n  %m = mul(%a, %k) : f32[12]\n"
+     "  %e = const dense<[nan, 3.0e9, -3.0e9, 1.0e20]> : f32[4]\n  %x = concat(%m, %e) {axis = 0} : f32[16]\n"
+     "  %y1 = cast(%x) {to = \"i8\"} : i8[16]\n  %z1 = cast(%x) {to = \"u8\"} : u8[16]\n"
+     "  %w1 = cast(%x) {to = \"i32\"} : i32[16]\n  %v1 = cast(%x) {to = \"i64\"} : i64[16]\n"
+     "  %u1 = cast(%x) {to = \"bool\"} : bool[16]\n  %t1 = cast(%b) {to = \"f32\"} : f32[5]\n"
+     "  %s1 = cast(%c) {to = \"i64\"} : i64[5]\n  %r1 = cast(%b) {to = \"u8\"} : u8[5]\n"
+     "  %q1 = cast(%d) {to = \"f32\"} : f32[4]\n  return %y1, %z1, %w1, %v1, %u1, %t1, %s1, %r1, %q1\n}\n"},
 };
 enum { NCASES = sizeof cases / sizeof cases[0] };
 
@@ -274,7 +316,7 @@ static void check_case(int i, const char *prefix, const void *weights, uint64_t 
   const lathe_model_desc *desc = dlsym(so, sym);
   assert_non_null(desc);
   int nin = g->body->nparams, nout = g->body->nresults;
-  void *in[8] = {0}, *want[8] = {0}, *got[8] = {0};
+  void *in[16] = {0}, *want[16] = {0}, *got[16] = {0};
   uint64_t seed = 1234 + (uint64_t)i;
   for (int k = 0; k < nin; k++) {
     const TensorType *t = &g->values[g->body->params[k]].type;
@@ -327,14 +369,16 @@ static void test_every_case(void **state) {
   assert_true(pieces > 0);
 }
 
-/* Every op of ops.def as of the C backend's first version has a lowering (ops added since
- * may not have one yet: lowering them is refused at their node, as the next test shows). */
+/* Every op of ops.def as of the C backend's first version, and the element-wise ops added
+ * since, has a lowering (ops without one are refused at their node, as the next test shows). */
 static void test_ops_lowered(void **state) {
   (void)state;
   static const int ops[] = {OP_CONST, OP_FUSED, OP_REORDER, OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_RELU, OP_SIGMOID,
                             OP_TANH, OP_CLIP, OP_GEMM, OP_MATMUL, OP_CONV2D, OP_MAXPOOL, OP_AVERAGEPOOL,
                             OP_GLOBAL_AVERAGE_POOL, OP_BATCH_NORM, OP_SOFTMAX, OP_RESHAPE, OP_FLATTEN, OP_TRANSPOSE,
-                            OP_CONCAT};
+                            OP_CONCAT, OP_ABS, OP_NEG, OP_EXP, OP_LOG, OP_SQRT, OP_RECIPROCAL, OP_ERF, OP_GELU,
+                            OP_HARD_SWISH, OP_LEAKY_RELU, OP_HARD_SIGMOID, OP_POW, OP_MIN, OP_MAX, OP_EQUAL, OP_WHERE,
+                            OP_CAST};
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
     if (!cg_lower_has(ops[i])) fail_msg("op %s has no lowering", ir_ops[ops[i]].name);
   assert_false(cg_lower_has(OP_COUNT));
@@ -352,6 +396,8 @@ static void test_refusals(void **state) {
        "do not handle yet"},
       {"graph @m(%x: bf16[4]) -> (%y: bf16[4]) {\n  %r = relu(%x) : bf16[4]\n  return %r\n}\n",
        "refusal:2:10: error: input %x has type bf16[4], which the compiled backends do not handle yet"},
+      {"graph @m(%a: i32[3], %b: i32[3]) -> (%y: i32[3]) {\n  %r = pow(%a, %b) : i32[3]\n  return %r\n}\n",
+       "refusal:3:8: error: op pow: an integer base has no lowering yet (the compiled backends cannot run it)"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     DiagSink d;
