@@ -1,7 +1,7 @@
 /* lower.h — lowering a verified graph to the loop-nest IR (codegen/nest.h): one LowerFn per
  * op in a table indexed by op (codegen/lower.c), the functions themselves in family files
  * (lower_elementwise.c, lower_linalg.c, lower_conv.c, lower_pool.c, lower_norm.c,
- * lower_shape.c), and the helpers they share. docs/codegen.md describes the result. */
+ * lower_reduce.c, lower_shape.c), and the helpers they share. docs/codegen.md describes the result. */
 #ifndef LATHE_CODEGEN_LOWER_H
 #define LATHE_CODEGEN_LOWER_H
 
@@ -89,6 +89,8 @@ IrStatus cg_lower_averagepool(LowerCtx *c, const Node *n);
 IrStatus cg_lower_global_average_pool(LowerCtx *c, const Node *n);
 IrStatus cg_lower_batch_norm(LowerCtx *c, const Node *n);
 IrStatus cg_lower_softmax(LowerCtx *c, const Node *n);
+IrStatus cg_lower_layer_norm(LowerCtx *c, const Node *n);
+IrStatus cg_lower_reduce(LowerCtx *c, const Node *n);
 IrStatus cg_lower_alias(LowerCtx *c, const Node *n);
 IrStatus cg_lower_transpose(LowerCtx *c, const Node *n);
 IrStatus cg_lower_concat(LowerCtx *c, const Node *n);

@@ -161,6 +161,27 @@ static const Case cases[] = {
      "  %u1 = cast(%x) {to = \"bool\"} : bool[16]\n  %t1 = cast(%b) {to = \"f32\"} : f32[5]\n"
      "  %s1 = cast(%c) {to = \"i64\"} : i64[5]\n  %r1 = cast(%b) {to = \"u8\"} : u8[5]\n"
      "  %q1 = cast(%d) {to = \"f32\"} : f32[4]\n  return %y1, %z1, %w1, %v1, %u1, %t1, %s1, %r1, %q1\n}\n"},
+    {"reduce_sum, reduce_mean: negative axes, keepdims 0 and 1, every axis", SUM_TOL,
+     "graph @m(%x: f32[2,3,4,5]) -> (%a: f32[2,1,4,1], %b: f32[3,4], %c: f32[1,1,1,1], %d: f32[2,3,5]) {\n"
+     "  %a1 = reduce_sum(%x) {axes = [-1, 1]} : f32[2,1,4,1]\n  %b1 = reduce_mean(%x) {axes = [0, 3], keepdims = 0} : f32[3,4]\n"
+     "  %c1 = reduce_mean(%x) : f32[1,1,1,1]\n  %d1 = reduce_sum(%x) {axes = [-2], keepdims = 0} : f32[2,3,5]\n"
+     "  return %a1, %b1, %c1, %d1\n}\n"},
+    {"reduce_max, reduce_min: NaN propagates; integers (sum wraps, mean truncates)", 0,
+     "graph @m(%x: f32[3,4], %i: i8[3,5], %j: i32[2,3]) -> (%a: f32[3], %b: f32[1,4], %c: i8[3,1], %d: i8[5], %e: i8[3],\n"
+     "    %f: i32[2], %g: i32[1,1]) {\n"
+     "  %k = const dense<[1.0, nan, 0.0, 2.0]> : f32[1,4]\n  %z = mul(%x, %k) : f32[3,4]\n"
+     "  %a1 = reduce_max(%z) {axes = [1], keepdims = 0} : f32[3]\n  %b1 = reduce_min(%z) {axes = [0]} : f32[1,4]\n"
+     "  %c1 = reduce_max(%i) {axes = [-1]} : i8[3,1]\n  %d1 = reduce_min(%i) {axes = [0], keepdims = 0} : i8[5]\n"
+     "  %e1 = reduce_sum(%i) {axes = [1], keepdims = 0} : i8[3]\n  %f1 = reduce_mean(%j) {axes = [1], keepdims = 0} : i32[2]\n"
+     "  %g1 = reduce_sum(%j) {axes = []} : i32[1,1]\n  return %a1, %b1, %c1, %d1, %e1, %f1, %g1\n}\n"},
+    {"log_softmax first and last axes", F32_TOL * 4,
+     "graph @m(%x: f32[4,3,5]) -> (%y: f32[4,3,5], %z: f32[4,3,5]) {\n"
+     "  %r = log_softmax(%x) {axis = 0} : f32[4,3,5]\n  %s = log_softmax(%x) : f32[4,3,5]\n  return %r, %s\n}\n"},
+    {"layer_norm: every result, scale and bias broadcast; without bias", SUM_TOL * 4,
+     "graph @m(%x: f32[2,3,4,6], %s: f32[4,1], %b: f32[6], %t: f32[6]) -> (%y: f32[2,3,4,6], %m: f32[2,3,1,1],\n"
+     "    %v: f32[2,3,1,1], %z: f32[2,3,4,6]) {\n"
+     "  %y1, %m1, %v1 = layer_norm(%x, %s, %b) {axis = -2, epsilon = 0.01} : f32[2,3,4,6], f32[2,3,1,1], f32[2,3,1,1]\n"
+     "  %z1 = layer_norm(%x, %t) : f32[2,3,4,6]\n  return %y1, %m1, %v1, %z1\n}\n"},
 };
 enum { NCASES = sizeof cases / sizeof cases[0] };
 
@@ -378,7 +399,8 @@ static void test_ops_lowered(void **state) {
                             OP_GLOBAL_AVERAGE_POOL, OP_BATCH_NORM, OP_SOFTMAX, OP_RESHAPE, OP_FLATTEN, OP_TRANSPOSE,
                             OP_CONCAT, OP_ABS, OP_NEG, OP_EXP, OP_LOG, OP_SQRT, OP_RECIPROCAL, OP_ERF, OP_GELU,
                             OP_HARD_SWISH, OP_LEAKY_RELU, OP_HARD_SIGMOID, OP_POW, OP_MIN, OP_MAX, OP_EQUAL, OP_WHERE,
-                            OP_CAST};
+                            OP_CAST, OP_REDUCE_SUM, OP_REDUCE_MEAN, OP_REDUCE_MAX, OP_REDUCE_MIN, OP_LOG_SOFTMAX,
+                            OP_LAYER_NORM};
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
     if (!cg_lower_has(ops[i])) fail_msg("op %s has no lowering", ir_ops[ops[i]].name);
   assert_false(cg_lower_has(OP_COUNT));
