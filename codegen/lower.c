@@ -57,6 +57,13 @@ static const LowerFn lower_table[OP_COUNT] = {
     [OP_FLATTEN] = cg_lower_alias,
     [OP_TRANSPOSE] = cg_lower_transpose,
     [OP_CONCAT] = cg_lower_concat,
+    [OP_SQUEEZE] = cg_lower_alias,
+    [OP_UNSQUEEZE] = cg_lower_alias,
+    [OP_EXPAND] = cg_lower_expand,
+    [OP_SLICE] = cg_lower_slice,
+    [OP_SPLIT] = cg_lower_split,
+    [OP_PAD] = cg_lower_pad,
+    [OP_GATHER] = cg_lower_gather,
 };
 
 bool cg_lower_has(int op) { return op >= 0 && op < OP_COUNT && lower_table[op] != NULL; }

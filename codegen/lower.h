@@ -94,5 +94,10 @@ IrStatus cg_lower_reduce(LowerCtx *c, const Node *n);
 IrStatus cg_lower_alias(LowerCtx *c, const Node *n);
 IrStatus cg_lower_transpose(LowerCtx *c, const Node *n);
 IrStatus cg_lower_concat(LowerCtx *c, const Node *n);
+IrStatus cg_lower_split(LowerCtx *c, const Node *n);
+IrStatus cg_lower_expand(LowerCtx *c, const Node *n);
+IrStatus cg_lower_slice(LowerCtx *c, const Node *n);
+IrStatus cg_lower_pad(LowerCtx *c, const Node *n);
+IrStatus cg_lower_gather(LowerCtx *c, const Node *n);
 
 #endif

@@ -127,6 +127,14 @@ bool op_int_attr(InferCtx *c, const char *name, int64_t def, int64_t lo, int64_t
 /* Reads ATTR_INTS `name` into out[0..n) (all def when absent); false (reported) when it has
  * not exactly n entries or one lies outside [lo, hi]. */
 bool op_ints_attr(InferCtx *c, const char *name, int n, int64_t def, int64_t lo, int64_t hi, int64_t *out);
+/* What a slice node takes from each input dimension: the first index, the step and the count. */
+typedef struct SlicePlan {
+  int64_t start[IR_MAX_RANK], step[IR_MAX_RANK], count[IR_MAX_RANK];
+} SlicePlan;
+/* Computes the plan of slice node n on input type x (ONNX's clamping, ir/ops/shape.c, shared
+ * by the interpreter and the lowering). Returns NULL or what is wrong (and *bad_attr, the
+ * attribute to blame). */
+const char *op_slice_plan(const Node *n, const TensorType *x, SlicePlan *p, const char **bad_attr);
 /* For kernels (attributes already checked): ATTR_INTS `name` into out[0..n), def when absent. */
 void op_ints_or(const Node *node, const char *name, int n, int64_t def, int64_t *out);
 /* Output length of a sliding window over `in` positions with kernel k, stride, dilation and

@@ -182,6 +182,31 @@ static const Case cases[] = {
      "    %v: f32[2,3,1,1], %z: f32[2,3,4,6]) {\n"
      "  %y1, %m1, %v1 = layer_norm(%x, %s, %b) {axis = -2, epsilon = 0.01} : f32[2,3,4,6], f32[2,3,1,1], f32[2,3,1,1]\n"
      "  %z1 = layer_norm(%x, %t) : f32[2,3,4,6]\n  return %y1, %m1, %v1, %z1\n}\n"},
+    {"squeeze, unsqueeze (aliases), expand (broadcast copy)", 0,
+     "graph @m(%x: f32[3,1,4]) -> (%a: f32[1,3,4,1], %b: f32[2,3,5,4], %c: f32[2,3,1,4]) {\n"
+     "  %s = squeeze(%x) {axes = [-2]} : f32[3,4]\n  %u = unsqueeze(%s) {axes = [0, -1]} : f32[1,3,4,1]\n"
+     "  %e = expand(%x) {shape = [2, 3, 5, 4]} : f32[2,3,5,4]\n  %f = expand(%x) {shape = [2, 1, 1, 1]} : f32[2,3,1,4]\n"
+     "  return %u, %e, %f\n}\n"},
+    {"slice: negative starts, ends and steps, clamping, default axes", 0,
+     "graph @m(%x: f32[5,6,7], %i: i64[9]) -> (%y: f32[2,3,3], %z: i64[4]) {\n"
+     "  %r = slice(%x) {starts = [1, -1, 0], ends = [4, -7, 100], axes = [0, -2, 2], steps = [2, -2, 3]} : f32[2,3,3]\n"
+     "  %s = slice(%i) {starts = [-2], ends = [-100], steps = [-2]} : i64[4]\n  return %r, %s\n}\n"},
+    {"gather: negative indices, i64 and i32 indices, axis 1 and 0", 0,
+     "graph @m(%x: f32[3,4,5], %w: i32[6]) -> (%y: f32[3,2,2,5], %z: i32[3]) {\n"
+     "  %k = const dense<[-1, 0, 2, -3]> : i64[2,2]\n  %j = const dense<[5, -6, 0]> : i32[3]\n"
+     "  %r = gather(%x, %k) {axis = 1} : f32[3,2,2,5]\n  %s = gather(%w, %j) : i32[3]\n  return %r, %s\n}\n"},
+    {"split: given sizes on a negative axis, equal parts", 0,
+     "graph @m(%x: i32[2,7,3], %f: f32[6,4]) -> (%a: i32[2,2,3], %b: i32[2,4,3], %c: i32[2,1,3], %d: f32[3,4], %e: f32[3,4]) {\n"
+     "  %a1, %b1, %c1 = split(%x) {axis = -2, split = [2, 4, 1]} : i32[2,2,3], i32[2,4,3], i32[2,1,3]\n"
+     "  %d1, %e1 = split(%f) : f32[3,4], f32[3,4]\n  return %a1, %b1, %c1, %d1, %e1\n}\n"},
+    {"pad: constant (cropping one side), reflect (wider than the input, size 1), edge, i8", 0,
+     "graph @m(%x: f32[3,4], %o: f32[1,3], %i: i8[2,3]) -> (%a: f32[6,5], %b: f32[9,12], %c: f32[4,6], %d: f32[3,4],\n"
+     "    %e: i8[4,3]) {\n"
+     "  %a1 = pad(%x) {pads = [1, 2, 2, -1], value = 1.5} : f32[6,5]\n"
+     "  %b1 = pad(%x) {pads = [4, 5, 2, 3], mode = \"reflect\"} : f32[9,12]\n"
+     "  %c1 = pad(%x) {pads = [1, 0, 0, 2], mode = \"edge\"} : f32[4,6]\n"
+     "  %d1 = pad(%o) {pads = [2, 1, 0, 0], mode = \"reflect\"} : f32[3,4]\n"
+     "  %e1 = pad(%i) {pads = [1, 0, 1, 0], value = -7.0} : i8[4,3]\n  return %a1, %b1, %c1, %d1, %e1\n}\n"},
 };
 enum { NCASES = sizeof cases / sizeof cases[0] };
 
@@ -400,7 +425,7 @@ static void test_ops_lowered(void **state) {
                             OP_CONCAT, OP_ABS, OP_NEG, OP_EXP, OP_LOG, OP_SQRT, OP_RECIPROCAL, OP_ERF, OP_GELU,
                             OP_HARD_SWISH, OP_LEAKY_RELU, OP_HARD_SIGMOID, OP_POW, OP_MIN, OP_MAX, OP_EQUAL, OP_WHERE,
                             OP_CAST, OP_REDUCE_SUM, OP_REDUCE_MEAN, OP_REDUCE_MAX, OP_REDUCE_MIN, OP_LOG_SOFTMAX,
-                            OP_LAYER_NORM};
+                            OP_LAYER_NORM, OP_SQUEEZE, OP_UNSQUEEZE, OP_EXPAND, OP_SLICE, OP_SPLIT, OP_PAD, OP_GATHER};
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
     if (!cg_lower_has(ops[i])) fail_msg("op %s has no lowering", ir_ops[ops[i]].name);
   assert_false(cg_lower_has(OP_COUNT));
