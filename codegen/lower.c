@@ -42,6 +42,7 @@ static const LowerFn lower_table[OP_COUNT] = {
     [OP_GEMM] = cg_lower_gemm,
     [OP_MATMUL] = cg_lower_matmul,
     [OP_CONV2D] = cg_lower_conv2d,
+    [OP_CONV_TRANSPOSE] = cg_lower_conv_transpose,
     [OP_MAXPOOL] = cg_lower_maxpool,
     [OP_AVERAGEPOOL] = cg_lower_averagepool,
     [OP_GLOBAL_AVERAGE_POOL] = cg_lower_global_average_pool,

@@ -84,6 +84,7 @@ IrStatus cg_lower_cast(LowerCtx *c, const Node *n);
 IrStatus cg_lower_gemm(LowerCtx *c, const Node *n);
 IrStatus cg_lower_matmul(LowerCtx *c, const Node *n);
 IrStatus cg_lower_conv2d(LowerCtx *c, const Node *n);
+IrStatus cg_lower_conv_transpose(LowerCtx *c, const Node *n);
 IrStatus cg_lower_maxpool(LowerCtx *c, const Node *n);
 IrStatus cg_lower_averagepool(LowerCtx *c, const Node *n);
 IrStatus cg_lower_global_average_pool(LowerCtx *c, const Node *n);

@@ -135,6 +135,16 @@ typedef struct SlicePlan {
  * by the interpreter and the lowering). Returns NULL or what is wrong (and *bad_attr, the
  * attribute to blame). */
 const char *op_slice_plan(const Node *n, const TensorType *x, SlicePlan *p, const char **bad_attr);
+/* The geometry of a conv_transpose: X [N, C, H, W], W [C, Mg, kH, kW], Y [N, Mg * group, OH,
+ * OW]; pads[0..1] are the effective top and left pads (from output_shape when it is given). */
+typedef struct ConvTGeom {
+  int64_t N, C, H, W, Mg, kH, kW, OH, OW, group;
+  int64_t stride[2], dil[2], pads[4], outpad[2];
+} ConvTGeom;
+/* Fills g from conv_transpose node n and its operand types x and w (ir/ops/conv.c, shared by
+ * the interpreter and the lowering). Returns NULL, or what is wrong and *attr, the attribute
+ * to blame. */
+const char *op_convt_geom(const Node *n, const TensorType *x, const TensorType *w, ConvTGeom *g, const char **attr);
 /* For kernels (attributes already checked): ATTR_INTS `name` into out[0..n), def when absent. */
 void op_ints_or(const Node *node, const char *name, int n, int64_t def, int64_t *out);
 /* Output length of a sliding window over `in` positions with kernel k, stride, dilation and

@@ -96,6 +96,12 @@
      "  %b1 = pad(%x) {pads = [4, 5, 2, 3], mode = \"reflect\"} : f32[9,12]\n" \
      "  %c1 = pad(%x) {pads = [1, 0, 0, 2], mode = \"edge\"} : f32[4,6]\n" \
      "  %d1 = pad(%o) {pads = [2, 1, 0, 0], mode = \"reflect\"} : f32[3,4]\n" \
-     "  %e1 = pad(%i) {pads = [1, 0, 1, 0], value = -7.0} : i8[4,3]\n  return %a1, %b1, %c1, %d1, %e1\n}\n"},
+     "  %e1 = pad(%i) {pads = [1, 0, 1, 0], value = -7.0} : i8[4,3]\n  return %a1, %b1, %c1, %d1, %e1\n}\n"}, \
+    {"conv_transpose: strides, dilations, pads, output_padding, groups, bias; output_shape", 1e-5, \
+     "graph @m(%x: f32[2,4,3,4], %w: f32[4,3,3,2], %b: f32[6], %v: f32[1,2,3,3], %u: f32[2,1,2,2]) -> (%y: f32[2,6,9,9],\n" \
+     "    %z: f32[1,1,7,8]) {\n" \
+     "  %r = conv_transpose(%x, %w, %b) {strides = [3, 2], dilations = [1, 2], pads = [1, 0, 0, 1], output_padding = [1, 1],\n" \
+     "    group = 2} : f32[2,6,9,9]\n" \
+     "  %s = conv_transpose(%v, %u) {strides = [2, 3], output_shape = [7, 8]} : f32[1,1,7,8]\n  return %r, %s\n}\n"},
 
 #endif
