@@ -65,6 +65,7 @@ static const LowerFn lower_table[OP_COUNT] = {
     [OP_SPLIT] = cg_lower_split,
     [OP_PAD] = cg_lower_pad,
     [OP_GATHER] = cg_lower_gather,
+    [OP_RESIZE] = cg_lower_resize,
 };
 
 bool cg_lower_has(int op) { return op >= 0 && op < OP_COUNT && lower_table[op] != NULL; }

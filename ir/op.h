@@ -145,6 +145,29 @@ typedef struct ConvTGeom {
  * the interpreter and the lowering). Returns NULL, or what is wrong and *attr, the attribute
  * to blame. */
 const char *op_convt_geom(const Node *n, const TensorType *x, const TensorType *w, ConvTGeom *g, const char **attr);
+/* A resize node resolved (ir/ops/resize.c, shared by the interpreter and the lowering): mode
+ * and coordinate transformation as numbered there, sizes, scales and roi. */
+typedef struct ResizePlan {
+  int mode, coord, nearest;
+  double a;                    /* cubic_coeff_a */
+  bool exclude_outside;
+  double extrapolation;
+  int rank;
+  int64_t in[IR_MAX_RANK], out[IR_MAX_RANK];
+  double scale[IR_MAX_RANK];   /* out / in as ONNX uses it (the given scale, or sizes / in) */
+  double roi[2 * IR_MAX_RANK]; /* tf_crop_and_resize: starts, then ends (normalized) */
+} ResizePlan;
+/* Resolves resize node n on input type x into p; NULL, or what is wrong and *attr. */
+const char *op_resize_plan(const Node *n, const TensorType *x, ResizePlan *p, const char **attr);
+/* Taps of one dimension: up to 4 input indices and their weights. */
+typedef struct Taps {
+  int n;
+  int64_t idx[4];
+  double w[4];
+} Taps;
+/* The taps of output index x along dimension d of plan p; false when x maps outside the input
+ * (tf_crop_and_resize: the element is the extrapolation value). */
+bool op_resize_taps(const ResizePlan *p, int d, int64_t x, Taps *t);
 /* For kernels (attributes already checked): ATTR_INTS `name` into out[0..n), def when absent. */
 void op_ints_or(const Node *node, const char *name, int n, int64_t def, int64_t *out);
 /* Output length of a sliding window over `in` positions with kernel k, stride, dilation and

@@ -102,6 +102,17 @@
      "    %z: f32[1,1,7,8]) {\n" \
      "  %r = conv_transpose(%x, %w, %b) {strides = [3, 2], dilations = [1, 2], pads = [1, 0, 0, 1], output_padding = [1, 1],\n" \
      "    group = 2} : f32[2,6,9,9]\n" \
-     "  %s = conv_transpose(%v, %u) {strides = [2, 3], output_shape = [7, 8]} : f32[1,1,7,8]\n  return %r, %s\n}\n"},
+     "  %s = conv_transpose(%v, %u) {strides = [2, 3], output_shape = [7, 8]} : f32[1,1,7,8]\n  return %r, %s\n}\n"}, \
+    {"resize: nearest (asymmetric, floor; half_pixel, round_prefer_ceil), linear (half_pixel, align_corners), cubic", \
+     1e-5, \
+     "graph @m(%x: f32[1,2,3,4]) -> (%a: f32[1,2,6,6], %b: f32[1,2,5,7], %c: f32[1,2,5,3], %d: f32[1,2,4,6],\n" \
+     "    %e: f32[1,2,2,9]) {\n" \
+     "  %a1 = resize(%x) {mode = \"nearest\", coordinate_transformation_mode = \"asymmetric\", nearest_mode = \"floor\",\n" \
+     "    scales = [1.0, 1.0, 2.0, 1.5]} : f32[1,2,6,6]\n" \
+     "  %b1 = resize(%x) {mode = \"nearest\", nearest_mode = \"round_prefer_ceil\", sizes = [1, 2, 5, 7]} : f32[1,2,5,7]\n" \
+     "  %c1 = resize(%x) {mode = \"linear\", sizes = [1, 2, 5, 3]} : f32[1,2,5,3]\n" \
+     "  %d1 = resize(%x) {mode = \"linear\", coordinate_transformation_mode = \"align_corners\", sizes = [1, 2, 4, 6]} : f32[1,2,4,6]\n" \
+     "  %e1 = resize(%x) {mode = \"cubic\", exclude_outside = 1, sizes = [1, 2, 2, 9]} : f32[1,2,2,9]\n" \
+     "  return %a1, %b1, %c1, %d1, %e1\n}\n"},
 
 #endif

@@ -340,7 +340,7 @@ static void test_ops_lowered(void **state) {
                             OP_HARD_SWISH, OP_LEAKY_RELU, OP_HARD_SIGMOID, OP_POW, OP_MIN, OP_MAX, OP_EQUAL, OP_WHERE,
                             OP_CAST, OP_REDUCE_SUM, OP_REDUCE_MEAN, OP_REDUCE_MAX, OP_REDUCE_MIN, OP_LOG_SOFTMAX,
                             OP_LAYER_NORM, OP_SQUEEZE, OP_UNSQUEEZE, OP_EXPAND, OP_SLICE, OP_SPLIT, OP_PAD, OP_GATHER,
-                            OP_CONV_TRANSPOSE};
+                            OP_CONV_TRANSPOSE, OP_RESIZE};
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
     if (!cg_lower_has(ops[i])) fail_msg("op %s has no lowering", ir_ops[ops[i]].name);
   assert_false(cg_lower_has(OP_COUNT));
