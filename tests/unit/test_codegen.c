@@ -360,6 +360,9 @@ static void test_refusals(void **state) {
        "refusal:2:10: error: input %x has type bf16[4], which the compiled backends do not handle yet"},
       {"graph @m(%a: i32[3], %b: i32[3]) -> (%y: i32[3]) {\n  %r = pow(%a, %b) : i32[3]\n  return %r\n}\n",
        "refusal:3:8: error: op pow: an integer base has no lowering yet (the compiled backends cannot run it)"},
+      {"graph @m(%s: f32[3,1,2], %w: f32[1,12,2], %r: f32[1,12,3]) -> (%y: f32[3,1,1,3]) {\n"
+       "  %y1 = lstm(%s, %w, %r) {hidden_size = 3} : f32[3,1,1,3]\n  return %y1\n}\n",
+       "refusal:3:9: error: op lstm has no lowering yet (the compiled backends cannot run it)"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     DiagSink d;
