@@ -1,7 +1,7 @@
 /* lower.h — lowering a verified graph to the loop-nest IR (codegen/nest.h): one LowerFn per
  * op in a table indexed by op (codegen/lower.c), the functions themselves in family files
  * (lower_elementwise.c, lower_linalg.c, lower_conv.c, lower_pool.c, lower_norm.c,
- * lower_shape.c), and the helpers they share. docs/codegen.md describes the result. */
+ * lower_reduce.c, lower_resize.c, lower_shape.c), and the helpers they share. docs/codegen.md describes the result. */
 #ifndef LATHE_CODEGEN_LOWER_H
 #define LATHE_CODEGEN_LOWER_H
 
@@ -79,16 +79,27 @@ IrStatus cg_lower_blocked(LowerCtx *c, const Node *n, LowerFn fn);
 IrStatus cg_lower_binary(LowerCtx *c, const Node *n);
 IrStatus cg_lower_unary(LowerCtx *c, const Node *n);
 IrStatus cg_lower_clip(LowerCtx *c, const Node *n);
+IrStatus cg_lower_where(LowerCtx *c, const Node *n);
+IrStatus cg_lower_cast(LowerCtx *c, const Node *n);
 IrStatus cg_lower_gemm(LowerCtx *c, const Node *n);
 IrStatus cg_lower_matmul(LowerCtx *c, const Node *n);
 IrStatus cg_lower_conv2d(LowerCtx *c, const Node *n);
+IrStatus cg_lower_conv_transpose(LowerCtx *c, const Node *n);
 IrStatus cg_lower_maxpool(LowerCtx *c, const Node *n);
 IrStatus cg_lower_averagepool(LowerCtx *c, const Node *n);
 IrStatus cg_lower_global_average_pool(LowerCtx *c, const Node *n);
 IrStatus cg_lower_batch_norm(LowerCtx *c, const Node *n);
 IrStatus cg_lower_softmax(LowerCtx *c, const Node *n);
+IrStatus cg_lower_layer_norm(LowerCtx *c, const Node *n);
+IrStatus cg_lower_reduce(LowerCtx *c, const Node *n);
 IrStatus cg_lower_alias(LowerCtx *c, const Node *n);
 IrStatus cg_lower_transpose(LowerCtx *c, const Node *n);
 IrStatus cg_lower_concat(LowerCtx *c, const Node *n);
+IrStatus cg_lower_split(LowerCtx *c, const Node *n);
+IrStatus cg_lower_expand(LowerCtx *c, const Node *n);
+IrStatus cg_lower_slice(LowerCtx *c, const Node *n);
+IrStatus cg_lower_pad(LowerCtx *c, const Node *n);
+IrStatus cg_lower_gather(LowerCtx *c, const Node *n);
+IrStatus cg_lower_resize(LowerCtx *c, const Node *n);
 
 #endif

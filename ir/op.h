@@ -127,6 +127,47 @@ bool op_int_attr(InferCtx *c, const char *name, int64_t def, int64_t lo, int64_t
 /* Reads ATTR_INTS `name` into out[0..n) (all def when absent); false (reported) when it has
  * not exactly n entries or one lies outside [lo, hi]. */
 bool op_ints_attr(InferCtx *c, const char *name, int n, int64_t def, int64_t lo, int64_t hi, int64_t *out);
+/* What a slice node takes from each input dimension: the first index, the step and the count. */
+typedef struct SlicePlan {
+  int64_t start[IR_MAX_RANK], step[IR_MAX_RANK], count[IR_MAX_RANK];
+} SlicePlan;
+/* Computes the plan of slice node n on input type x (ONNX's clamping, ir/ops/shape.c, shared
+ * by the interpreter and the lowering). Returns NULL or what is wrong (and *bad_attr, the
+ * attribute to blame). */
+const char *op_slice_plan(const Node *n, const TensorType *x, SlicePlan *p, const char **bad_attr);
+/* The geometry of a conv_transpose: X [N, C, H, W], W [C, Mg, kH, kW], Y [N, Mg * group, OH,
+ * OW]; pads[0..1] are the effective top and left pads (from output_shape when it is given). */
+typedef struct ConvTGeom {
+  int64_t N, C, H, W, Mg, kH, kW, OH, OW, group;
+  int64_t stride[2], dil[2], pads[4], outpad[2];
+} ConvTGeom;
+/* Fills g from conv_transpose node n and its operand types x and w (ir/ops/conv.c, shared by
+ * the interpreter and the lowering). Returns NULL, or what is wrong and *attr, the attribute
+ * to blame. */
+const char *op_convt_geom(const Node *n, const TensorType *x, const TensorType *w, ConvTGeom *g, const char **attr);
+/* A resize node resolved (ir/ops/resize.c, shared by the interpreter and the lowering): mode
+ * and coordinate transformation as numbered there, sizes, scales and roi. */
+typedef struct ResizePlan {
+  int mode, coord, nearest;
+  double a;                    /* cubic_coeff_a */
+  bool exclude_outside;
+  double extrapolation;
+  int rank;
+  int64_t in[IR_MAX_RANK], out[IR_MAX_RANK];
+  double scale[IR_MAX_RANK];   /* out / in as ONNX uses it (the given scale, or sizes / in) */
+  double roi[2 * IR_MAX_RANK]; /* tf_crop_and_resize: starts, then ends (normalized) */
+} ResizePlan;
+/* Resolves resize node n on input type x into p; NULL, or what is wrong and *attr. */
+const char *op_resize_plan(const Node *n, const TensorType *x, ResizePlan *p, const char **attr);
+/* Taps of one dimension: up to 4 input indices and their weights. */
+typedef struct Taps {
+  int n;
+  int64_t idx[4];
+  double w[4];
+} Taps;
+/* The taps of output index x along dimension d of plan p; false when x maps outside the input
+ * (tf_crop_and_resize: the element is the extrapolation value). */
+bool op_resize_taps(const ResizePlan *p, int d, int64_t x, Taps *t);
 /* For kernels (attributes already checked): ATTR_INTS `name` into out[0..n), def when absent. */
 void op_ints_or(const Node *node, const char *name, int n, int64_t def, int64_t *out);
 /* Output length of a sliding window over `in` positions with kernel k, stride, dilation and

@@ -66,10 +66,8 @@ static IrStatus write_buffer(const char *path, LLVMMemoryBufferRef buf, DiagSink
  * so neither file carries the weight bytes. */
 static IrStatus emit_text(LlvmShell *s, const LlvmEmitPaths *p, DiagSink *d) {
   LLVMModuleRef clone = LLVMCloneModule(s->mod);
-  if (s->blob) {
-    size_t n;
-    const char *name = LLVMGetValueName2(s->blob, &n);
-    LLVMValueRef g = LLVMGetNamedGlobal(clone, name);
+  if (s->blob_name[0]) {
+    LLVMValueRef g = LLVMGetNamedGlobal(clone, s->blob_name);
     if (g) {
       LLVMSetInitializer(g, NULL); /* a declaration: the bytes stay in the .o and .so only */
       LLVMSetLinkage(g, LLVMExternalLinkage);

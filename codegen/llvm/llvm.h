@@ -83,7 +83,8 @@ typedef struct LlvmShell {
   LLVMContextRef ctx;      /* owned */
   LLVMModuleRef mod;       /* owned by ctx's lifetime; disposed by cg_llvm_shell_free */
   const LlvmTarget *target;/* borrowed */
-  LLVMValueRef blob;       /* the embedded weight global (NULL for a sidecar model) */
+  char blob_name[128];     /* the embedded weight global's symbol ("" for a sidecar model); kept
+                            * by name because the optimizer deletes the global when unused */
   lathe_artifact_record record; /* as embedded (content_sha256 zero) */
 } LlvmShell;
 

@@ -462,7 +462,8 @@ IrStatus cg_llvm_shell_build(LlvmShell *s, const LlvmTarget *t, const LlvmModelS
     /* One string constant of the raw bytes: LLVM keeps it as a single ConstantDataArray. */
     LLVMValueRef init = LLVMConstStringInContext(s->ctx, m->weights ? m->weights : "",
                                                  (unsigned)m->weights_size, 1);
-    blob = s->blob = add_const_global(&sb, sym(&sb, "weights"), init, false, 64);
+    blob = add_const_global(&sb, sym(&sb, "weights"), init, false, 64);
+    snprintf(s->blob_name, sizeof s->blob_name, "%s", sb.sym);
     /* Not unnamed_addr: a blob that happens to look like a C string must not land in a
      * mergeable string section, where the linker may split or share it. */
     LLVMSetUnnamedAddress(blob, LLVMNoUnnamedAddr);

@@ -121,22 +121,16 @@ static const AttrSpec conv_transpose_attrs[] = {
     {"group", ATTR_INT, false},           {"output_padding", ATTR_INTS, false}, {"output_shape", ATTR_INTS, false},
     {0}};
 
-/* The geometry of a conv_transpose: X [N, C, H, W], W [C, Mg, kH, kW], Y [N, Mg * group, OH,
- * OW]; pads[0..1] are the effective top and left pads (from output_shape when it is given). */
-typedef struct ConvTGeom {
-  int64_t N, C, H, W, Mg, kH, kW, OH, OW, group;
-  int64_t stride[2], dil[2], pads[4], outpad[2];
-} ConvTGeom;
 
 /* Floor division by 2 (also of negative numbers). */
 static int64_t half_floor(int64_t v) { return v >= 0 ? v / 2 : -((-v + 1) / 2); }
 
-/* Fills g from a conv_transpose node and its operand types. The full extent of each output
+/* op_convt_geom (ir/op.h): the full extent of each output
  * dimension is stride * (in - 1) + output_padding + (k - 1) * dilation + 1; with
  * output_shape, the total padding full - output_shape is split as ONNX does (the larger
  * half first; either may be negative), else pads is cropped from it. Returns NULL, or what
  * is wrong and *attr, the attribute to blame. */
-static const char *convt_geom(const Node *n, const TensorType *x, const TensorType *w, ConvTGeom *g, const char **attr) {
+const char *op_convt_geom(const Node *n, const TensorType *x, const TensorType *w, ConvTGeom *g, const char **attr) {
   g->N = x->dims[0]; g->C = x->dims[1]; g->H = x->dims[2]; g->W = x->dims[3];
   g->Mg = w->dims[1]; g->kH = w->dims[2]; g->kW = w->dims[3];
   g->group = ir_attr_int(n, "group", 1);
@@ -193,7 +187,7 @@ static bool conv_transpose_infer(InferCtx *c) {
   if (w->dims[2] < 1 || w->dims[3] < 1)
     return op_fail(c, NULL, "conv_transpose: kernel %lldx%lld is empty", (long long)w->dims[2], (long long)w->dims[3]);
   ConvTGeom g;
-  const char *attr, *why = convt_geom(c->node, x, w, &g, &attr);
+  const char *attr, *why = op_convt_geom(c->node, x, w, &g, &attr);
   if (why) return op_fail(c, attr, "conv_transpose: %s", why);
   int64_t m;
   if (!ir_mul_ok(g.Mg, group, &m) || m > IR_MAX_ELEMENTS)
@@ -222,7 +216,7 @@ static IrStatus conv_transpose_eval(EvalCtx *c) {
   Tensor *y = &c->out[0];
   ConvTGeom g;
   const char *attr;
-  convt_geom(c->node, &x->type, &w->type, &g, &attr);
+  op_convt_geom(c->node, &x->type, &w->type, &g, &attr);
   int64_t M = g.Mg * g.group, Cg = g.C / g.group;
   for (int64_t n = 0; n < g.N; n++)
     for (int64_t m = 0; m < M; m++) {
@@ -251,7 +245,7 @@ static IrStatus conv_transpose_eval(EvalCtx *c) {
 static int64_t conv_transpose_macs(const Graph *gr, const Node *n) {
   ConvTGeom g;
   const char *attr;
-  convt_geom(n, &gr->values[n->inputs[0]].type, &gr->values[n->inputs[1]].type, &g, &attr);
+  op_convt_geom(n, &gr->values[n->inputs[0]].type, &gr->values[n->inputs[1]].type, &g, &attr);
   int64_t f[7] = {g.N, g.C, g.H, g.W, g.Mg, g.kH, g.kW}, r = 1;
   for (int i = 0; i < 7; i++)
     if (!ir_mul_ok(r, f[i], &r)) return INT64_MAX;

@@ -34,21 +34,11 @@ static int str_choice(const Node *n, const char *name, const char *def, const ch
 }
 
 /* Everything a resize node says, resolved against its input type. */
-typedef struct ResizePlan {
-  int mode, coord, nearest;
-  double a;                    /* cubic_coeff_a */
-  bool exclude_outside;
-  double extrapolation;
-  int rank;
-  int64_t in[IR_MAX_RANK], out[IR_MAX_RANK];
-  double scale[IR_MAX_RANK];   /* out / in as ONNX uses it (the given scale, or sizes / in) */
-  double roi[2 * IR_MAX_RANK]; /* tf_crop_and_resize: starts, then ends (normalized) */
-} ResizePlan;
 
 /* Resolves a resize node on input type x into p: exactly one of scales (each > 0) and sizes
  * (each >= 0) with one entry per dimension; the result is sizes, or floor(in * scale) (times
  * the roi's width for tf_crop_and_resize). Returns NULL, or what is wrong and *attr. */
-static const char *resize_plan(const Node *n, const TensorType *x, ResizePlan *p, const char **attr) {
+const char *op_resize_plan(const Node *n, const TensorType *x, ResizePlan *p, const char **attr) {
   int ns = 0, nz = 0, nr = 0;
   const double *scales = ir_attr_floats(n, "scales", &ns), *roi = ir_attr_floats(n, "roi", &nr);
   const int64_t *sizes = ir_attr_ints(n, "sizes", &nz);
@@ -102,7 +92,7 @@ static const char *resize_plan(const Node *n, const TensorType *x, ResizePlan *p
 /* Any dtype for nearest (elements are copied), float for linear and cubic. */
 static bool resize_infer(InferCtx *c) {
   ResizePlan p;
-  const char *attr, *why = resize_plan(c->node, c->in[0], &p, &attr);
+  const char *attr, *why = op_resize_plan(c->node, c->in[0], &p, &attr);
   if (why) return op_fail(c, attr, "resize: %s", why);
   if (p.mode != RS_NEAREST && !op_check_dtype(c, 0, float_dtypes)) return false;
   return op_out_checked(c, 0, c->in[0]->dtype, p.rank, p.out);
@@ -126,12 +116,6 @@ static double source_coord(const ResizePlan *p, int d, int64_t x) {
   }
 }
 
-/* Taps of one dimension: up to 4 input indices and their weights. */
-typedef struct Taps {
-  int n;
-  int64_t idx[4];
-  double w[4];
-} Taps;
 
 /* The cubic convolution weights (Keys, with coefficient a) of the 4 taps floor(x) - 1 ..
  * floor(x) + 2 for the fraction r = x - floor(x). */
@@ -147,7 +131,7 @@ static void cubic_weights(double r, double a, double *w) {
  * tf_crop_and_resize (the element is then the extrapolation value). Indices outside the
  * input read the nearest edge element, or are dropped (weights renormalized) with
  * exclude_outside. */
-static bool dim_taps(const ResizePlan *p, int d, int64_t x, Taps *t) {
+bool op_resize_taps(const ResizePlan *p, int d, int64_t x, Taps *t) {
   double xo = source_coord(p, d, x);
   int64_t in = p->in[d];
   if (p->coord == CT_TF_CROP_AND_RESIZE && (xo < 0 || xo > (double)(in - 1))) return false;
@@ -193,14 +177,14 @@ static IrStatus resize_eval(EvalCtx *c) {
   Tensor *y = &c->out[0];
   ResizePlan p;
   const char *attr;
-  resize_plan(c->node, &x->type, &p, &attr);
+  op_resize_plan(c->node, &x->type, &p, &attr);
   int rank = p.rank;
   int64_t idx[IR_MAX_RANK] = {0}, o = 0;
   if (ir_type_numel(&y->type) == 0) return IR_OK;
   do {
     Taps t[IR_MAX_RANK];
     bool inside = true;
-    for (int d = 0; d < rank && inside; d++) inside = dim_taps(&p, d, idx[d], &t[d]);
+    for (int d = 0; d < rank && inside; d++) inside = op_resize_taps(&p, d, idx[d], &t[d]);
     if (!inside) {
       op_set(y, o++, p.extrapolation);
       continue;

@@ -265,16 +265,10 @@ static const AttrSpec slice_attrs[] = {
     {"starts", ATTR_INTS, true}, {"ends", ATTR_INTS, true}, {"axes", ATTR_INTS, false}, {"steps", ATTR_INTS, false},
     {0}};
 
-/* What a slice takes from each input dimension: the first index, the step and the count. */
-typedef struct SlicePlan {
-  int64_t start[IR_MAX_RANK], step[IR_MAX_RANK], count[IR_MAX_RANK];
-} SlicePlan;
-
-/* Computes the plan of a slice node on input type x with ONNX's rules: a negative start or
- * end counts from the end; then for step > 0 both are clamped to [0, d], for step < 0 start
- * to [0, d - 1] and end to [-1, d - 1]; the count is ceil((end - start) / step), at least
- * 0. Returns NULL or what is wrong (and *bad_attr, the attribute to blame). */
-static const char *slice_plan(const Node *n, const TensorType *x, SlicePlan *p, const char **bad_attr) {
+/* ONNX's rules for op_slice_plan (ir/op.h): a negative start or end counts from the end;
+ * then for step > 0 both are clamped to [0, d], for step < 0 start to [0, d - 1] and end to
+ * [-1, d - 1]; the count is ceil((end - start) / step), at least 0. */
+const char *op_slice_plan(const Node *n, const TensorType *x, SlicePlan *p, const char **bad_attr) {
   int ns, ne, na = 0, nst = 0;
   const int64_t *starts = ir_attr_ints(n, "starts", &ns), *ends = ir_attr_ints(n, "ends", &ne);
   const int64_t *axes = ir_attr_ints(n, "axes", &na), *steps = ir_attr_ints(n, "steps", &nst);
@@ -323,7 +317,7 @@ static const char *slice_plan(const Node *n, const TensorType *x, SlicePlan *p, 
 /* The result has count[d] elements in each dimension d (see slice_plan). */
 static bool slice_infer(InferCtx *c) {
   SlicePlan p;
-  const char *bad_attr, *why = slice_plan(c->node, c->in[0], &p, &bad_attr);
+  const char *bad_attr, *why = op_slice_plan(c->node, c->in[0], &p, &bad_attr);
   if (why) return op_fail(c, bad_attr, "slice: %s", why);
   op_out(c, 0, c->in[0]->dtype, c->in[0]->rank, p.count);
   return true;
@@ -336,7 +330,7 @@ static IrStatus slice_eval(EvalCtx *c) {
   SlicePlan p;
   const char *bad_attr;
   int64_t stride[IR_MAX_RANK], idx[IR_MAX_RANK] = {0}, o = 0;
-  slice_plan(c->node, &x->type, &p, &bad_attr);
+  op_slice_plan(c->node, &x->type, &p, &bad_attr);
   row_strides(&x->type, stride);
   if (ir_type_numel(&y->type) == 0) return IR_OK;
   do {

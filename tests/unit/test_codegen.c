@@ -22,6 +22,7 @@
 #include <lathe/lathe.h>
 #include <lathe/model.h>
 
+#include "codegen_cases.h"
 #include "diag_capture.h"
 
 #include "codegen/c/emit.h"
@@ -119,6 +120,7 @@ static const Case cases[] = {
      "  %k = const dense<[1.0, -2.0, 0.5, 4.0, 3.0, -1.0]> : f32[3,2] layout(ba)\n"
      "  %s = add(%a, %k) : f32[3,2]\n  %t = reorder(%b) : f32[2,4] layout(ba)\n"
      "  %r = matmul(%s, %t) : f32[3,4]\n  return %r\n}\n"},
+    CODEGEN_NEW_OP_CASES
 };
 enum { NCASES = sizeof cases / sizeof cases[0] };
 
@@ -274,7 +276,7 @@ static void check_case(int i, const char *prefix, const void *weights, uint64_t 
   const lathe_model_desc *desc = dlsym(so, sym);
   assert_non_null(desc);
   int nin = g->body->nparams, nout = g->body->nresults;
-  void *in[8] = {0}, *want[8] = {0}, *got[8] = {0};
+  void *in[16] = {0}, *want[16] = {0}, *got[16] = {0};
   uint64_t seed = 1234 + (uint64_t)i;
   for (int k = 0; k < nin; k++) {
     const TensorType *t = &g->values[g->body->params[k]].type;
@@ -327,14 +329,18 @@ static void test_every_case(void **state) {
   assert_true(pieces > 0);
 }
 
-/* Every op of ops.def as of the C backend's first version has a lowering (ops added since
- * may not have one yet: lowering them is refused at their node, as the next test shows). */
+/* Every op of ops.def as of the C backend's first version, and the element-wise ops added
+ * since, has a lowering (ops without one are refused at their node, as the next test shows). */
 static void test_ops_lowered(void **state) {
   (void)state;
   static const int ops[] = {OP_CONST, OP_FUSED, OP_REORDER, OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_RELU, OP_SIGMOID,
                             OP_TANH, OP_CLIP, OP_GEMM, OP_MATMUL, OP_CONV2D, OP_MAXPOOL, OP_AVERAGEPOOL,
                             OP_GLOBAL_AVERAGE_POOL, OP_BATCH_NORM, OP_SOFTMAX, OP_RESHAPE, OP_FLATTEN, OP_TRANSPOSE,
-                            OP_CONCAT};
+                            OP_CONCAT, OP_ABS, OP_NEG, OP_EXP, OP_LOG, OP_SQRT, OP_RECIPROCAL, OP_ERF, OP_GELU,
+                            OP_HARD_SWISH, OP_LEAKY_RELU, OP_HARD_SIGMOID, OP_POW, OP_MIN, OP_MAX, OP_EQUAL, OP_WHERE,
+                            OP_CAST, OP_REDUCE_SUM, OP_REDUCE_MEAN, OP_REDUCE_MAX, OP_REDUCE_MIN, OP_LOG_SOFTMAX,
+                            OP_LAYER_NORM, OP_SQUEEZE, OP_UNSQUEEZE, OP_EXPAND, OP_SLICE, OP_SPLIT, OP_PAD, OP_GATHER,
+                            OP_CONV_TRANSPOSE, OP_RESIZE};
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
     if (!cg_lower_has(ops[i])) fail_msg("op %s has no lowering", ir_ops[ops[i]].name);
   assert_false(cg_lower_has(OP_COUNT));
@@ -352,6 +358,11 @@ static void test_refusals(void **state) {
        "do not handle yet"},
       {"graph @m(%x: bf16[4]) -> (%y: bf16[4]) {\n  %r = relu(%x) : bf16[4]\n  return %r\n}\n",
        "refusal:2:10: error: input %x has type bf16[4], which the compiled backends do not handle yet"},
+      {"graph @m(%a: i32[3], %b: i32[3]) -> (%y: i32[3]) {\n  %r = pow(%a, %b) : i32[3]\n  return %r\n}\n",
+       "refusal:3:8: error: op pow: an integer base has no lowering yet (the compiled backends cannot run it)"},
+      {"graph @m(%s: f32[3,1,2], %w: f32[1,12,2], %r: f32[1,12,3]) -> (%y: f32[3,1,1,3]) {\n"
+       "  %y1 = lstm(%s, %w, %r) {hidden_size = 3} : f32[3,1,1,3]\n  return %y1\n}\n",
+       "refusal:3:9: error: op lstm has no lowering yet (the compiled backends cannot run it)"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     DiagSink d;

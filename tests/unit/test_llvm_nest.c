@@ -2,7 +2,8 @@
  * the digits model compiled to a .so for every target this machine runs, against the
  * probabilities torch computed (examples/digits/test_probs.npy); and models of the ops whose
  * translation differs most (parallel loops, reductions, select, integer division, u8, i64
- * indices) against the reference interpreter, serially and through an uneven parallel_for. */
+ * indices) and every op lowered since (codegen_cases.h) against the reference interpreter,
+ * serially and through an uneven parallel_for. */
 #define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +27,7 @@
 #include "ir/interp.h"
 #include "ir/op.h"
 #include "ir/verify.h"
+#include "codegen_cases.h"
 #include "llvm_harness.h"
 
 #define DIGITS LATHE_SOURCE_DIR "/examples/digits/"
@@ -173,6 +175,7 @@ static const Case cases[] = {
     {"concat, clip", 0, "graph @m(%a: f32[2,1,3], %b: f32[2,2,3]) -> (%y: f32[2,3,3]) {\n"
                         "  %c = concat(%a, %b) {axis = 1} : f32[2,3,3]\n"
                         "  %r = clip(%c) {min = -0.25, max = 0.5} : f32[2,3,3]\n  return %r\n}\n"},
+    CODEGEN_NEW_OP_CASES
 };
 enum { NCASES = sizeof cases / sizeof cases[0] };
 
@@ -221,7 +224,7 @@ static void check_case(const Case *c, int index, const char *target) {
   void *h = compile_graph(g, target, base);
   const lathe_model_desc *desc = model_sym(h, "m", "desc");
   int nin = g->body->nparams, nout = g->body->nresults;
-  void *in[8] = {0}, *want[8] = {0}, *got[8] = {0};
+  void *in[16] = {0}, *want[16] = {0}, *got[16] = {0};
   uint32_t seed = 99u + (uint32_t)index;
   for (int k = 0; k < nin; k++) {
     const TensorType *t = &g->values[g->body->params[k]].type;

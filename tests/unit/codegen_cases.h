@@ -1,0 +1,118 @@
+/* codegen_cases.h — models of the ops lowered after the backends' first version (element-wise,
+ * reductions, log_softmax, layer_norm, shape ops), each with the tolerance of its float results
+ * (|compiled - interpreter| <= tol * (1 + |interpreter|), the interpreter in double, compiled
+ * code in f32; integers and bools exact). Shared by the C backend's test (test_codegen.c) and
+ * the LLVM backend's (test_llvm_nest.c): CODEGEN_NEW_OP_CASES expands to initializers of their
+ * {what, tol, text} case tables. Edge values (NaN, saturation, wrapping, negative axes and
+ * indices, keepdims, broadcasting) come from constants, since the tests fill inputs at random. */
+#ifndef LATHE_TESTS_CODEGEN_CASES_H
+#define LATHE_TESTS_CODEGEN_CASES_H
+
+#define CODEGEN_NEW_OP_CASES \
+    /* The element-wise ops added with ops.def's second version. */ \
+    {"abs, neg: f32, i8 (|-128| wraps), i32", 0, \
+     "graph @m(%a: f32[7], %b: i8[9], %c: i32[5]) -> (%y: f32[7], %z: i8[10], %w: i32[5], %v: f32[7]) {\n" \
+     "  %k = const dense<[-128]> : i8[1]\n  %bb = concat(%b, %k) {axis = 0} : i8[10]\n" \
+     "  %r = abs(%a) : f32[7]\n  %s = abs(%bb) : i8[10]\n  %t = neg(%c) : i32[5]\n  %u = neg(%a) : f32[7]\n" \
+     "  return %r, %s, %t, %u\n}\n"}, \
+    {"exp, log (NaN below 0), sqrt (NaN below 0), reciprocal, erf", 4e-6, \
+     "graph @m(%a: f32[3,5]) -> (%e: f32[3,5], %l: f32[3,5], %s: f32[3,5], %r: f32[3,5], %f: f32[3,5]) {\n" \
+     "  %e1 = exp(%a) : f32[3,5]\n  %l1 = log(%a) : f32[3,5]\n  %s1 = sqrt(%a) : f32[3,5]\n" \
+     "  %r1 = reciprocal(%a) : f32[3,5]\n  %f1 = erf(%a) : f32[3,5]\n  return %e1, %l1, %s1, %r1, %f1\n}\n"}, \
+    {"gelu (erf and tanh), hard_swish, leaky_relu, hard_sigmoid", 4e-6, \
+     "graph @m(%a: f32[4,6]) -> (%g: f32[4,6], %t: f32[4,6], %h: f32[4,6], %l: f32[4,6], %s: f32[4,6]) {\n" \
+     "  %k = const dense<[2.5]> : f32[1]\n  %x = mul(%a, %k) : f32[4,6]\n" \
+     "  %g1 = gelu(%x) : f32[4,6]\n  %t1 = gelu(%x) {approximate = \"tanh\"} : f32[4,6]\n" \
+     "  %h1 = hard_swish(%x) : f32[4,6]\n  %l1 = leaky_relu(%x) {alpha = 0.1} : f32[4,6]\n" \
+     "  %s1 = hard_sigmoid(%x) {alpha = 0.3, beta = 0.6} : f32[4,6]\n  return %g1, %t1, %h1, %l1, %s1\n}\n"}, \
+    {"pow: f32 exponents (NaN for negative bases), i32 exponents, broadcasting", 8e-6, \
+     "graph @m(%a: f32[2,3], %b: f32[3], %c: i32[2,1]) -> (%y: f32[2,3], %z: f32[2,3]) {\n" \
+     "  %r = pow(%a, %b) : f32[2,3]\n  %s = pow(%a, %c) : f32[2,3]\n  return %r, %s\n}\n"}, \
+    {"min, max: NaN propagates either side, broadcasting, i32", 0, \
+     "graph @m(%a: f32[2,4], %c: i32[3,1], %d: i32[4]) -> (%y: f32[2,4], %z: f32[2,4], %u: i32[3,4], %v: i32[3,4]) {\n" \
+     "  %k = const dense<[nan, 1.0, -1.0, 0.5]> : f32[4]\n" \
+     "  %r = min(%a, %k) : f32[2,4]\n  %s = max(%k, %a) : f32[2,4]\n" \
+     "  %t = min(%c, %d) : i32[3,4]\n  %w = max(%c, %d) : i32[3,4]\n  return %r, %s, %t, %w\n}\n"}, \
+    {"equal: i32 broadcast, f32 with NaN (never equal), bool", 0, \
+     "graph @m(%a: i32[4,1], %b: i32[5], %p: bool[6], %q: bool[6]) -> (%y: bool[4,5], %z: bool[3], %w: bool[6]) {\n" \
+     "  %k = const dense<[nan, 1.0, -0.0]> : f32[3]\n  %j = const dense<[nan, 1.0, 0.0]> : f32[3]\n" \
+     "  %r = equal(%a, %b) : bool[4,5]\n  %s = equal(%k, %j) : bool[3]\n  %t = equal(%p, %q) : bool[6]\n" \
+     "  return %r, %s, %t\n}\n"}, \
+    {"where: all three broadcast, i64 and bool arms", 0, \
+     "graph @m(%c: bool[3,1], %a: f32[4], %b: f32[2,1,1], %i: i64[3,4], %j: i64[1]) -> (%y: f32[2,3,4], %z: i64[3,4]) {\n" \
+     "  %r = where(%c, %a, %b) : f32[2,3,4]\n  %s = where(%c, %i, %j) : i64[3,4]\n  return %r, %s\n}\n"}, \
+    {"cast: f32 to integers saturating (NaN gives 0), to bool, integers to f32 and between", 0, \
+     "graph @m(%a: f32[12], %b: i32[5], %c: i8[5], %d: bool[4]) -> (%y: i8[16], %z: u8[16], %w: i32[16], %v: i64[16],\n" \
+     "    %u: bool[16], %t: f32[5], %s: i64[5], %r: u8[5], %q: f32[4]) {\n" \
+     "  %k = const dense<[100.0]> : f32[1]\n  %m = mul(%a, %k) : f32[12]\n" \
+     "  %e = const dense<[nan, 3.0e9, -3.0e9, 1.0e20]> : f32[4]\n  %x = concat(%m, %e) {axis = 0} : f32[16]\n" \
+     "  %y1 = cast(%x) {to = \"i8\"} : i8[16]\n  %z1 = cast(%x) {to = \"u8\"} : u8[16]\n" \
+     "  %w1 = cast(%x) {to = \"i32\"} : i32[16]\n  %v1 = cast(%x) {to = \"i64\"} : i64[16]\n" \
+     "  %u1 = cast(%x) {to = \"bool\"} : bool[16]\n  %t1 = cast(%b) {to = \"f32\"} : f32[5]\n" \
+     "  %s1 = cast(%c) {to = \"i64\"} : i64[5]\n  %r1 = cast(%b) {to = \"u8\"} : u8[5]\n" \
+     "  %q1 = cast(%d) {to = \"f32\"} : f32[4]\n  return %y1, %z1, %w1, %v1, %u1, %t1, %s1, %r1, %q1\n}\n"}, \
+    {"reduce_sum, reduce_mean: negative axes, keepdims 0 and 1, every axis", 1e-5, \
+     "graph @m(%x: f32[2,3,4,5]) -> (%a: f32[2,1,4,1], %b: f32[3,4], %c: f32[1,1,1,1], %d: f32[2,3,5]) {\n" \
+     "  %a1 = reduce_sum(%x) {axes = [-1, 1]} : f32[2,1,4,1]\n  %b1 = reduce_mean(%x) {axes = [0, 3], keepdims = 0} : f32[3,4]\n" \
+     "  %c1 = reduce_mean(%x) : f32[1,1,1,1]\n  %d1 = reduce_sum(%x) {axes = [-2], keepdims = 0} : f32[2,3,5]\n" \
+     "  return %a1, %b1, %c1, %d1\n}\n"}, \
+    {"reduce_max, reduce_min: NaN propagates; integers (sum wraps, mean truncates)", 0, \
+     "graph @m(%x: f32[3,4], %i: i8[3,5], %j: i32[2,3]) -> (%a: f32[3], %b: f32[1,4], %c: i8[3,1], %d: i8[5], %e: i8[3],\n" \
+     "    %f: i32[2], %g: i32[1,1]) {\n" \
+     "  %k = const dense<[1.0, nan, 0.0, 2.0]> : f32[1,4]\n  %z = mul(%x, %k) : f32[3,4]\n" \
+     "  %a1 = reduce_max(%z) {axes = [1], keepdims = 0} : f32[3]\n  %b1 = reduce_min(%z) {axes = [0]} : f32[1,4]\n" \
+     "  %c1 = reduce_max(%i) {axes = [-1]} : i8[3,1]\n  %d1 = reduce_min(%i) {axes = [0], keepdims = 0} : i8[5]\n" \
+     "  %e1 = reduce_sum(%i) {axes = [1], keepdims = 0} : i8[3]\n  %f1 = reduce_mean(%j) {axes = [1], keepdims = 0} : i32[2]\n" \
+     "  %g1 = reduce_sum(%j) {axes = []} : i32[1,1]\n  return %a1, %b1, %c1, %d1, %e1, %f1, %g1\n}\n"}, \
+    {"log_softmax first and last axes", 4e-6, \
+     "graph @m(%x: f32[4,3,5]) -> (%y: f32[4,3,5], %z: f32[4,3,5]) {\n" \
+     "  %r = log_softmax(%x) {axis = 0} : f32[4,3,5]\n  %s = log_softmax(%x) : f32[4,3,5]\n  return %r, %s\n}\n"}, \
+    {"layer_norm: every result, scale and bias broadcast; without bias", 4e-5, \
+     "graph @m(%x: f32[2,3,4,6], %s: f32[4,1], %b: f32[6], %t: f32[6]) -> (%y: f32[2,3,4,6], %m: f32[2,3,1,1],\n" \
+     "    %v: f32[2,3,1,1], %z: f32[2,3,4,6]) {\n" \
+     "  %y1, %m1, %v1 = layer_norm(%x, %s, %b) {axis = -2, epsilon = 0.01} : f32[2,3,4,6], f32[2,3,1,1], f32[2,3,1,1]\n" \
+     "  %z1 = layer_norm(%x, %t) : f32[2,3,4,6]\n  return %y1, %m1, %v1, %z1\n}\n"}, \
+    {"squeeze, unsqueeze (aliases), expand (broadcast copy)", 0, \
+     "graph @m(%x: f32[3,1,4]) -> (%a: f32[1,3,4,1], %b: f32[2,3,5,4], %c: f32[2,3,1,4]) {\n" \
+     "  %s = squeeze(%x) {axes = [-2]} : f32[3,4]\n  %u = unsqueeze(%s) {axes = [0, -1]} : f32[1,3,4,1]\n" \
+     "  %e = expand(%x) {shape = [2, 3, 5, 4]} : f32[2,3,5,4]\n  %f = expand(%x) {shape = [2, 1, 1, 1]} : f32[2,3,1,4]\n" \
+     "  return %u, %e, %f\n}\n"}, \
+    {"slice: negative starts, ends and steps, clamping, default axes", 0, \
+     "graph @m(%x: f32[5,6,7], %i: i64[9]) -> (%y: f32[2,3,3], %z: i64[4]) {\n" \
+     "  %r = slice(%x) {starts = [1, -1, 0], ends = [4, -7, 100], axes = [0, -2, 2], steps = [2, -2, 3]} : f32[2,3,3]\n" \
+     "  %s = slice(%i) {starts = [-2], ends = [-100], steps = [-2]} : i64[4]\n  return %r, %s\n}\n"}, \
+    {"gather: negative indices, i64 and i32 indices, axis 1 and 0", 0, \
+     "graph @m(%x: f32[3,4,5], %w: i32[6]) -> (%y: f32[3,2,2,5], %z: i32[3]) {\n" \
+     "  %k = const dense<[-1, 0, 2, -3]> : i64[2,2]\n  %j = const dense<[5, -6, 0]> : i32[3]\n" \
+     "  %r = gather(%x, %k) {axis = 1} : f32[3,2,2,5]\n  %s = gather(%w, %j) : i32[3]\n  return %r, %s\n}\n"}, \
+    {"split: given sizes on a negative axis, equal parts", 0, \
+     "graph @m(%x: i32[2,7,3], %f: f32[6,4]) -> (%a: i32[2,2,3], %b: i32[2,4,3], %c: i32[2,1,3], %d: f32[3,4], %e: f32[3,4]) {\n" \
+     "  %a1, %b1, %c1 = split(%x) {axis = -2, split = [2, 4, 1]} : i32[2,2,3], i32[2,4,3], i32[2,1,3]\n" \
+     "  %d1, %e1 = split(%f) : f32[3,4], f32[3,4]\n  return %a1, %b1, %c1, %d1, %e1\n}\n"}, \
+    {"pad: constant (cropping one side), reflect (wider than the input, size 1), edge, i8", 0, \
+     "graph @m(%x: f32[3,4], %o: f32[1,3], %i: i8[2,3]) -> (%a: f32[6,5], %b: f32[9,12], %c: f32[4,6], %d: f32[3,4],\n" \
+     "    %e: i8[4,3]) {\n" \
+     "  %a1 = pad(%x) {pads = [1, 2, 2, -1], value = 1.5} : f32[6,5]\n" \
+     "  %b1 = pad(%x) {pads = [4, 5, 2, 3], mode = \"reflect\"} : f32[9,12]\n" \
+     "  %c1 = pad(%x) {pads = [1, 0, 0, 2], mode = \"edge\"} : f32[4,6]\n" \
+     "  %d1 = pad(%o) {pads = [2, 1, 0, 0], mode = \"reflect\"} : f32[3,4]\n" \
+     "  %e1 = pad(%i) {pads = [1, 0, 1, 0], value = -7.0} : i8[4,3]\n  return %a1, %b1, %c1, %d1, %e1\n}\n"}, \
+    {"conv_transpose: strides, dilations, pads, output_padding, groups, bias; output_shape", 1e-5, \
+     "graph @m(%x: f32[2,4,3,4], %w: f32[4,3,3,2], %b: f32[6], %v: f32[1,2,3,3], %u: f32[2,1,2,2]) -> (%y: f32[2,6,9,9],\n" \
+     "    %z: f32[1,1,7,8]) {\n" \
+     "  %r = conv_transpose(%x, %w, %b) {strides = [3, 2], dilations = [1, 2], pads = [1, 0, 0, 1], output_padding = [1, 1],\n" \
+     "    group = 2} : f32[2,6,9,9]\n" \
+     "  %s = conv_transpose(%v, %u) {strides = [2, 3], output_shape = [7, 8]} : f32[1,1,7,8]\n  return %r, %s\n}\n"}, \
+    {"resize: nearest (asymmetric, floor; half_pixel, round_prefer_ceil), linear (half_pixel, align_corners), cubic", \
+     1e-5, \
+     "graph @m(%x: f32[1,2,3,4]) -> (%a: f32[1,2,6,6], %b: f32[1,2,5,7], %c: f32[1,2,5,3], %d: f32[1,2,4,6],\n" \
+     "    %e: f32[1,2,2,9]) {\n" \
+     "  %a1 = resize(%x) {mode = \"nearest\", coordinate_transformation_mode = \"asymmetric\", nearest_mode = \"floor\",\n" \
+     "    scales = [1.0, 1.0, 2.0, 1.5]} : f32[1,2,6,6]\n" \
+     "  %b1 = resize(%x) {mode = \"nearest\", nearest_mode = \"round_prefer_ceil\", sizes = [1, 2, 5, 7]} : f32[1,2,5,7]\n" \
+     "  %c1 = resize(%x) {mode = \"linear\", sizes = [1, 2, 5, 3]} : f32[1,2,5,3]\n" \
+     "  %d1 = resize(%x) {mode = \"linear\", coordinate_transformation_mode = \"align_corners\", sizes = [1, 2, 4, 6]} : f32[1,2,4,6]\n" \
+     "  %e1 = resize(%x) {mode = \"cubic\", exclude_outside = 1, sizes = [1, 2, 2, 9]} : f32[1,2,2,9]\n" \
+     "  return %a1, %b1, %c1, %d1, %e1\n}\n"},
+
+#endif
