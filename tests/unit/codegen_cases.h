@@ -8,6 +8,22 @@
 #ifndef LATHE_TESTS_CODEGEN_CASES_H
 #define LATHE_TESTS_CODEGEN_CASES_H
 
+#include <stdint.h>
+
+#include "lathe/model.h"
+
+/* A parallel_for that covers [0, n) with pieces of uneven sizes (1, then 2, then the rest), so
+ * outlined loops see begin > 0 and end < n; counts its calls in uneven_calls. */
+static int uneven_calls;
+static void uneven_parallel_for(void *pool, int64_t n, lathe_task_fn fn, void *ctx) {
+  (void)pool;
+  int64_t a = n > 1 ? 1 : n, b = n > 3 ? 3 : n;
+  fn(ctx, 0, a);
+  if (b > a) fn(ctx, a, b);
+  if (n > b) fn(ctx, b, n);
+  uneven_calls++;
+}
+
 #define CODEGEN_NEW_OP_CASES \
     /* The element-wise ops added with ops.def's second version. */ \
     {"abs, neg: f32, i8 (|-128| wraps), i32", 0, \

@@ -199,17 +199,6 @@ static void fill(const TensorType *t, void *data, uint32_t *s) {
   }
 }
 
-/* Splits [0, n) into pieces of 1, 2 and the rest, counting calls. */
-static int parallel_calls;
-static void uneven(void *pool, int64_t n, lathe_task_fn fn, void *ctx) {
-  (void)pool;
-  int64_t a = n > 1 ? 1 : n, b = n > 3 ? 3 : n;
-  fn(ctx, 0, a);
-  if (b > a) fn(ctx, a, b);
-  if (n > b) fn(ctx, b, n);
-  parallel_calls++;
-}
-
 /* Compiles case c for target (the digits test covers the other targets), runs it serially and in parallel, compares with the interpreter. */
 static void check_case(const Case *c, int index, const char *target) {
   DiagSink d;
@@ -237,7 +226,7 @@ static void check_case(const Case *c, int index, const char *target) {
   }
   assert_int_equal(ir_interp_run(g, (const void *const *)in, want, &d), IR_OK);
   void *ws = aligned_alloc(64, (size_t)desc->record->workspace_size + 64);
-  lathe_exec ex = {LATHE_ABI_VERSION, sizeof(lathe_exec), uneven, NULL, NULL, 0};
+  lathe_exec ex = {LATHE_ABI_VERSION, sizeof(lathe_exec), uneven_parallel_for, NULL, NULL, 0};
   for (int pass = 0; pass < 2; pass++) {
     for (int k = 0; k < nout; k++) memset(got[k], 0xab, (size_t)ir_type_bytes(&g->output_types[k]));
     assert_int_equal(desc->run(pass ? &ex : NULL, (const void *const *)in, got, ws), LATHE_OK);
@@ -265,7 +254,7 @@ static void check_case(const Case *c, int index, const char *target) {
 static void test_ops_against_interpreter(void **state) {
   (void)state;
   for (int i = 0; i < NCASES; i++) check_case(&cases[i], i, "native");
-  assert_true(parallel_calls > 0); /* the large convolution went through parallel_for */
+  assert_true(uneven_calls > 0); /* the large convolution went through parallel_for */
 }
 
 int main(void) {
