@@ -30,18 +30,9 @@ static char *sidecar_path(const char *lathe_path) {
 /* Creates an empty file with a unique name beside path (path.tmp.XXXXXX) that the caller
  * fills and renames or removes; returns its ir_malloc'd name, or NULL (reported). */
 static char *reserve_temp(const char *path, DiagSink *d) {
-  size_t len = strlen(path);
-  char *name = ir_malloc(len + sizeof ".tmp.XXXXXX");
-  if (!name) return diag_oom(d, loc_file(path)), NULL;
-  memcpy(name, path, len);
-  memcpy(name + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-  int fd = mkstemp(name);
-  if (fd < 0) {
-    diag_error(d, loc_file(path), "cannot create a file beside it: %s", strerror(errno));
-    ir_free(name);
-    return NULL;
-  }
-  close(fd);
+  char *name;
+  int fd = ir_temp_beside(path, ".tmp.XXXXXX", &name, d);
+  if (fd >= 0) close(fd);
   return name;
 }
 

@@ -75,22 +75,29 @@ static void out_clear(IrOutFile *o) {
   o->tmp = NULL;
 }
 
+int ir_temp_beside(const char *path, const char *suffix, char **name, DiagSink *d) {
+  size_t len = strlen(path), slen = strlen(suffix);
+  *name = ir_malloc(len + slen + 1);
+  if (!*name) return diag_oom(d, loc_file(path)), -1;
+  memcpy(*name, path, len);
+  memcpy(*name + len, suffix, slen + 1);
+  int fd = mkstemp(*name);
+  if (fd < 0) {
+    diag_error(d, loc_file(path), "cannot create a temporary file next to it: %s", strerror(errno));
+    ir_free(*name);
+    *name = NULL;
+  }
+  return fd;
+}
+
 IrStatus ir_out_open(IrOutFile *o, const char *path, DiagSink *d) {
-  static const char suffix[] = ".tmp.XXXXXX";
   Loc loc = loc_file(path);
   o->f = NULL;
+  o->tmp = NULL;
   o->path = ir_strdup(path);
-  size_t len = strlen(path);
-  o->tmp = ir_malloc(len + sizeof suffix);
-  if (!o->path || !o->tmp) {
-    out_clear(o);
-    return diag_oom(d, loc);
-  }
-  memcpy(o->tmp, path, len);
-  memcpy(o->tmp + len, suffix, sizeof suffix);
-  int fd = mkstemp(o->tmp);
+  if (!o->path) return diag_oom(d, loc);
+  int fd = ir_temp_beside(path, ".tmp.XXXXXX", &o->tmp, d);
   if (fd < 0) {
-    diag_error(d, loc, "cannot create a temporary file next to it: %s", strerror(errno));
     out_clear(o);
     return IR_ERR_INPUT;
   }

@@ -21,6 +21,10 @@ typedef struct IrOutFile {
 /* Creates the temporary file for path (mode 0666 less the umask) and fills *o; on failure
  * reports `path: error: ...`, leaves *o empty (all NULL) and returns IR_ERR_INPUT. */
 IrStatus ir_out_open(IrOutFile *o, const char *path, DiagSink *d);
+/* Creates a new empty file named path + suffix, where suffix ends in XXXXXX (mkstemp), and
+ * returns its open descriptor with its ir_malloc'd name in *name; -1 (reported, *name NULL)
+ * when it cannot. */
+int ir_temp_beside(const char *path, const char *suffix, char **name, DiagSink *d);
 /* Flushes, syncs and closes the temporary file and renames it to the final name; on any
  * error (a write that failed earlier included) reports it, removes the temporary file and
  * returns IR_ERR_INPUT. Either way *o is emptied and its memory freed. */

@@ -90,17 +90,6 @@ static IrStatus emit_text(LlvmShell *s, const LlvmEmitPaths *p, DiagSink *d) {
   return st;
 }
 
-/* Makes a new empty file from the template (ending in XXXXXX); false with a diagnostic. */
-static bool make_temp(char *tmpl, DiagSink *d) {
-  int fd = mkstemp(tmpl);
-  if (fd < 0) {
-    diag_error(d, loc_file(tmpl), "cannot create a temporary file: %s", strerror(errno));
-    return false;
-  }
-  close(fd);
-  return true;
-}
-
 /* Writes buf to the temporary file at path: no sync or rename, since it is the linker's
  * input and removed after, never an output. */
 static IrStatus write_temp(const char *path, LLVMMemoryBufferRef buf, DiagSink *d) {
@@ -149,18 +138,15 @@ static IrStatus seal_image(uint8_t *image, size_t n, const char *path, DiagSink 
 
 /* Links the object code obj into the shared object at path. */
 static IrStatus emit_so(const LlvmShell *s, LLVMMemoryBufferRef obj, const char *path, DiagSink *d) {
-  size_t n = strlen(path) + 16;
-  char *tobj = ir_malloc(n), *tso = ir_malloc(n);
+  char *tobj = NULL, *tso = NULL;
   IrStatus st = IR_OK;
-  if (!tobj || !tso) st = diag_oom(d, loc_file(path));
-  if (st == IR_OK) {
-    snprintf(tobj, n, "%s.o.XXXXXX", path);
-    snprintf(tso, n, "%s.so.XXXXXX", path);
-    if (!make_temp(tobj, d)) st = IR_ERR_INPUT;
-    else if (!make_temp(tso, d)) {
-      unlink(tobj);
-      st = IR_ERR_INPUT;
-    }
+  int fo = ir_temp_beside(path, ".o.XXXXXX", &tobj, d);
+  int fs = fo < 0 ? -1 : ir_temp_beside(path, ".so.XXXXXX", &tso, d);
+  if (fo >= 0) close(fo);
+  if (fs >= 0) close(fs);
+  if (fo < 0 || fs < 0) {
+    if (tobj) unlink(tobj);
+    st = IR_ERR_INPUT;
   }
   if (st == IR_OK) {
     IrBuffer *image = NULL;
