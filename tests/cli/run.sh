@@ -85,20 +85,11 @@ check sidecar-missing 1 'digits.safetensors.*No such file' -- "$lathe" check "$t
 check sidecar-skipped 0 ': ok$' -- "$lathe" check --no-weights "$tmp/d/digits.lathe"
 
 # run FILE.so: compiled artifacts through liblathe_rt. The fixture model (z = x * y per row,
-# s = sum of z) is built here by the system compiler and sealed by seal.py, which computes the
-# content hash as docs/abi.md defines it, independently of the runtime's own code.
+# s = sum of z) is built here by the system compiler and sealed by tests/seal_artifact.py, which
+# computes the content hash as docs/abi.md defines it, independently of the runtime's own code.
 fixture=$src/tests/unit/fixtures/runtime_model.c
 python=/usr/bin/python3 # Debian's, with python3-numpy (not a pyenv one on PATH)
 build_so() { out=$1; shift; cc -std=gnu11 -shared -fPIC -O1 -I"$src/include" "$@" -o "$out" "$fixture"; }
-cat >"$tmp/seal.py" <<'PY'
-import hashlib, sys
-path = sys.argv[1]
-data = bytearray(open(path, "rb").read())
-at = data.find(b"LATHE\0AR") + 176  # offsetof(lathe_artifact_record, content_sha256)
-data[at:at + 32] = bytes(32)
-data[at:at + 32] = hashlib.sha256(data).digest()
-open(path, "wb").write(data)
-PY
 cat >"$tmp/npy.py" <<'PY'
 import numpy as np, sys
 d = sys.argv[1]
@@ -107,7 +98,7 @@ np.save(d + "/y.npy", np.array([10, 20, 30], np.float32))
 np.array([0.5, 0.25, 0.125, -1, -2, -4], np.float32).tofile(d + "/w.bin")
 PY
 "$python" "$tmp/npy.py" "$tmp"
-build_so "$tmp/fx.so" && "$python" "$tmp/seal.py" "$tmp/fx.so"
+build_so "$tmp/fx.so" && "$python" "$src/tests/seal_artifact.py" "$tmp/fx.so"
 check so-run 0 '^    min 10  max 180  mean 76.6667  argmax 5$' -- \
   "$lathe" run "$tmp/fx.so" --in x="$tmp/x.npy" --in %y="$tmp/y.npy" --out-dir "$tmp/so"
 check so-sum 0 '^    min 460  max 460' -- "$lathe" run "$tmp/fx.so" --in x="$tmp/x.npy" --in y="$tmp/y.npy"
@@ -128,12 +119,12 @@ check so-truncated 1 'short.so: truncated' -- "$lathe" run "$tmp/short.so"
 check so-missing 1 'nosuch.so: cannot open: No such file' -- "$lathe" run "$tmp/nosuch.so"
 build_so "$tmp/abi2.so" -DABI=2
 check so-other-abi 1 'built for ABI version 2; this runtime reads version 1' -- "$lathe" run "$tmp/abi2.so"
-build_so "$tmp/cpu.so" -DCPU=0x10000000000ull && "$python" "$tmp/seal.py" "$tmp/cpu.so"
+build_so "$tmp/cpu.so" -DCPU=0x10000000000ull && "$python" "$src/tests/seal_artifact.py" "$tmp/cpu.so"
 check so-other-cpu 1 'needs bit 40 \(unknown to this runtime\), which this CPU lacks' -- "$lathe" run "$tmp/cpu.so"
-build_so "$tmp/nodesc.so" -DNO_DESC && "$python" "$tmp/seal.py" "$tmp/nodesc.so"
+build_so "$tmp/nodesc.so" -DNO_DESC && "$python" "$src/tests/seal_artifact.py" "$tmp/nodesc.so"
 check so-no-descriptor 1 'no symbol fx_desc' -- "$lathe" run "$tmp/nodesc.so"
 sha=$("$python" -c "import hashlib; print(','.join(str(b) for b in hashlib.sha256(open('$tmp/w.bin', 'rb').read()).digest()))")
-build_so "$tmp/side.so" -DSIDECAR -DWEIGHTS_SHA="$sha" && "$python" "$tmp/seal.py" "$tmp/side.so"
+build_so "$tmp/side.so" -DSIDECAR -DWEIGHTS_SHA="$sha" && "$python" "$src/tests/seal_artifact.py" "$tmp/side.so"
 check so-sidecar 0 '^    \[10.5, 40.25, 90.125, 39, 98, 176\]$' -- \
   "$lathe" run "$tmp/side.so" --weights "$tmp/w.bin" --in x="$tmp/x.npy" --in y="$tmp/y.npy"
 check so-sidecar-missing 1 "model 'fx' returned status 1" -- "$lathe" run "$tmp/side.so"

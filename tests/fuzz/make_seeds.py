@@ -11,7 +11,6 @@ truncated and a corrupted copy; `make_seeds.py artifact` writes only those.
 
 usage: /usr/bin/python3 tests/fuzz/make_seeds.py [ONNX_DATA_DIR|artifact]   (default build/tests/onnx-data)"""
 import glob
-import hashlib
 import io
 import json
 import os
@@ -26,6 +25,9 @@ import numpy as np
 
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(os.path.dirname(here))
+sys.path.insert(0, os.path.dirname(here))
+from seal_artifact import hash_offset, seal  # noqa: E402
+
 onnx_data = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] != "artifact" else os.path.join(root, "build", "tests", "onnx-data")
 MAX_FILE = 4096  # bytes of one seed: small inputs fuzz faster
 
@@ -46,14 +48,6 @@ def copy_small(paths, out, prefix=""):
 
 
 # ---- artifacts: the fixture model built small (-Os, stripped, code and data in one page) in a few variants, sealed
-def seal(data):
-    """Writes the content hash into the record: SHA-256 of the file with content_sha256 zeroed."""
-    at = data.find(b"LATHE\0AR") + 176  # offsetof(lathe_artifact_record, content_sha256)
-    data[at:at + 32] = bytes(32)
-    data[at:at + 32] = hashlib.sha256(data).digest()
-    return data
-
-
 d = fresh("artifact")
 with tempfile.TemporaryDirectory() as tmp:
     for name, defines in (("plain", []), ("sidecar", ["-DSIDECAR", "-DWEIGHTS_SHA=" + ",".join(["7"] * 32)]), ("abi-99", ["-DABI=99"])):
@@ -65,7 +59,7 @@ with tempfile.TemporaryDirectory() as tmp:
         if name == "plain":
             open(os.path.join(d, "truncated.so"), "wb").write(data[:len(data) // 2])
             unsealed = bytearray(data)
-            at = unsealed.find(b"LATHE\0AR") + 176
+            at = hash_offset(unsealed)
             unsealed[at:at + 32] = bytes(32)
             open(os.path.join(d, "unsealed.so"), "wb").write(unsealed)
             data[len(data) // 3] ^= 0xFF
