@@ -66,6 +66,8 @@ static const LowerFn lower_table[OP_COUNT] = {
     [OP_PAD] = cg_lower_pad,
     [OP_GATHER] = cg_lower_gather,
     [OP_RESIZE] = cg_lower_resize,
+    [OP_LSTM] = cg_lower_lstm,
+    [OP_GRU] = cg_lower_gru,
 };
 
 bool cg_lower_has(int op) { return op >= 0 && op < OP_COUNT && lower_table[op] != NULL; }

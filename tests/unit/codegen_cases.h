@@ -129,6 +129,49 @@ static void uneven_parallel_for(void *pool, int64_t n, lathe_task_fn fn, void *c
      "  %c1 = resize(%x) {mode = \"linear\", sizes = [1, 2, 5, 3]} : f32[1,2,5,3]\n" \
      "  %d1 = resize(%x) {mode = \"linear\", coordinate_transformation_mode = \"align_corners\", sizes = [1, 2, 4, 6]} : f32[1,2,4,6]\n" \
      "  %e1 = resize(%x) {mode = \"cubic\", exclude_outside = 1, sizes = [1, 2, 2, 9]} : f32[1,2,2,9]\n" \
-     "  return %a1, %b1, %c1, %d1, %e1\n}\n"},
+     "  return %a1, %b1, %c1, %d1, %e1\n}\n"}, \
+    /* lstm and gru: weights scaled down so the gates do not saturate; lengths from constants. */ \
+    {"lstm forward (biases, full lengths, initial h and c; Y, Y_h, Y_c) and reverse (no bias; Y alone)", 2e-6, \
+     "graph @m(%x: f32[5,3,4], %w: f32[1,12,4], %r: f32[1,12,3], %b: f32[1,24], %h0: f32[1,3,3], %c0: f32[1,3,3]) ->\n" \
+     "    (%y: f32[5,1,3,3], %yh: f32[1,3,3], %yc: f32[1,3,3], %z: f32[5,1,3,3]) {\n" \
+     "  %q = const dense<[0.4]> : f32[1]\n  %ws = mul(%w, %q) : f32[1,12,4]\n  %rs = mul(%r, %q) : f32[1,12,3]\n" \
+     "  %l = const dense<[5, 5, 5]> : i64[3]\n" \
+     "  %y1, %h1, %c1 = lstm(%x, %ws, %rs, %b, %l, %h0, %c0) {hidden_size = 3} : f32[5,1,3,3], f32[1,3,3], f32[1,3,3]\n" \
+     "  %z1 = lstm(%x, %ws, %rs) {hidden_size = 3, direction = \"reverse\"} : f32[5,1,3,3]\n" \
+     "  return %y1, %h1, %c1, %z1\n}\n"}, \
+    {"lstm bidirectional: peepholes, sequence_lens 4, 0, 2 (i32), initial states, clip", 2e-6, \
+     "graph @m(%x: f32[4,3,2], %w: f32[2,16,2], %r: f32[2,16,4], %b: f32[2,32], %h0: f32[2,3,4], %c0: f32[2,3,4],\n" \
+     "    %pp: f32[2,12]) -> (%y: f32[4,2,3,4], %yh: f32[2,3,4], %yc: f32[2,3,4]) {\n" \
+     "  %q = const dense<[0.4]> : f32[1]\n  %rs = mul(%r, %q) : f32[2,16,4]\n  %l = const dense<[4, 0, 2]> : i32[3]\n" \
+     "  %y1, %h1, %c1 = lstm(%x, %w, %rs, %b, %l, %h0, %c0, %pp) {hidden_size = 4, direction = \"bidirectional\",\n" \
+     "    clip = 1.5} : f32[4,2,3,4], f32[2,3,4], f32[2,3,4]\n" \
+     "  return %y1, %h1, %c1\n}\n"}, \
+    {"lstm layout 1, bidirectional, initial states, sequence_lens; 16 sequences in parallel", 2e-6, \
+     "graph @m(%x: f32[8,6,3], %w: f32[2,16,3], %r: f32[2,16,4], %b: f32[2,32], %h0: f32[8,2,4], %c0: f32[8,2,4]) ->\n" \
+     "    (%y: f32[8,6,2,4], %yh: f32[8,2,4], %yc: f32[8,2,4]) {\n" \
+     "  %q = const dense<[0.4]> : f32[1]\n  %ws = mul(%w, %q) : f32[2,16,3]\n  %rs = mul(%r, %q) : f32[2,16,4]\n" \
+     "  %l = const dense<[6, 1, 3, 6, 0, 5, 2, 6]> : i64[8]\n" \
+     "  %y1, %h1, %c1 = lstm(%x, %ws, %rs, %b, %l, %h0, %c0) {hidden_size = 4, direction = \"bidirectional\",\n" \
+     "    layout = 1} : f32[8,6,2,4], f32[8,2,4], f32[8,2,4]\n" \
+     "  return %y1, %h1, %c1\n}\n"}, \
+    {"gru linear_before_reset 0 (forward) and 1 (reverse): biases, sequence_lens, initial h", 2e-6, \
+     "graph @m(%x: f32[5,2,3], %w: f32[1,12,3], %r: f32[1,12,4], %b: f32[1,24], %h0: f32[1,2,4]) ->\n" \
+     "    (%y: f32[5,1,2,4], %yh: f32[1,2,4], %z: f32[5,1,2,4], %zh: f32[1,2,4]) {\n" \
+     "  %q = const dense<[0.4]> : f32[1]\n  %ws = mul(%w, %q) : f32[1,12,3]\n  %rs = mul(%r, %q) : f32[1,12,4]\n" \
+     "  %l = const dense<[5, 3]> : i64[2]\n" \
+     "  %y1, %h1 = gru(%x, %ws, %rs, %b, %l, %h0) {hidden_size = 4} : f32[5,1,2,4], f32[1,2,4]\n" \
+     "  %z1, %g1 = gru(%x, %ws, %rs, %b, %l, %h0) {hidden_size = 4, direction = \"reverse\", linear_before_reset = 1} :\n" \
+     "    f32[5,1,2,4], f32[1,2,4]\n" \
+     "  return %y1, %h1, %z1, %g1\n}\n"}, \
+    {"gru bidirectional: layout 1 with sequence_lens and initial h (both resets); no bias, clip", 2e-6, \
+     "graph @m(%x: f32[3,4,2], %w: f32[2,9,2], %r: f32[2,9,3], %b: f32[2,18], %h0: f32[3,2,3], %s: f32[4,3,2]) ->\n" \
+     "    (%y: f32[3,4,2,3], %yh: f32[3,2,3], %z: f32[3,4,2,3], %zh: f32[3,2,3], %u: f32[4,2,3,3]) {\n" \
+     "  %q = const dense<[0.4]> : f32[1]\n  %rs = mul(%r, %q) : f32[2,9,3]\n  %l = const dense<[4, 1, 3]> : i32[3]\n" \
+     "  %y1, %h1 = gru(%x, %w, %rs, %b, %l, %h0) {hidden_size = 3, direction = \"bidirectional\", layout = 1} :\n" \
+     "    f32[3,4,2,3], f32[3,2,3]\n" \
+     "  %z1, %g1 = gru(%x, %w, %rs, %b, %l, %h0) {hidden_size = 3, direction = \"bidirectional\", layout = 1,\n" \
+     "    linear_before_reset = 1} : f32[3,4,2,3], f32[3,2,3]\n" \
+     "  %u1 = gru(%s, %w, %rs) {hidden_size = 3, direction = \"bidirectional\", clip = 0.8} : f32[4,2,3,3]\n" \
+     "  return %y1, %h1, %z1, %g1, %u1\n}\n"},
 
 #endif

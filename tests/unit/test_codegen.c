@@ -328,7 +328,7 @@ static void test_ops_lowered(void **state) {
                             OP_HARD_SWISH, OP_LEAKY_RELU, OP_HARD_SIGMOID, OP_POW, OP_MIN, OP_MAX, OP_EQUAL, OP_WHERE,
                             OP_CAST, OP_REDUCE_SUM, OP_REDUCE_MEAN, OP_REDUCE_MAX, OP_REDUCE_MIN, OP_LOG_SOFTMAX,
                             OP_LAYER_NORM, OP_SQUEEZE, OP_UNSQUEEZE, OP_EXPAND, OP_SLICE, OP_SPLIT, OP_PAD, OP_GATHER,
-                            OP_CONV_TRANSPOSE, OP_RESIZE};
+                            OP_CONV_TRANSPOSE, OP_RESIZE, OP_LSTM, OP_GRU};
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
     if (!cg_lower_has(ops[i])) fail_msg("op %s has no lowering", ir_ops[ops[i]].name);
   assert_false(cg_lower_has(OP_COUNT));
@@ -348,9 +348,10 @@ static void test_refusals(void **state) {
        "refusal:2:10: error: input %x has type bf16[4], which the compiled backends do not handle yet"},
       {"graph @m(%a: i32[3], %b: i32[3]) -> (%y: i32[3]) {\n  %r = pow(%a, %b) : i32[3]\n  return %r\n}\n",
        "refusal:3:8: error: op pow: an integer base has no lowering yet (the compiled backends cannot run it)"},
-      {"graph @m(%s: f32[3,1,2], %w: f32[1,12,2], %r: f32[1,12,3]) -> (%y: f32[3,1,1,3]) {\n"
-       "  %y1 = lstm(%s, %w, %r) {hidden_size = 3} : f32[3,1,1,3]\n  return %y1\n}\n",
-       "refusal:3:9: error: op lstm has no lowering yet (the compiled backends cannot run it)"},
+      {"graph @m(%x: f32[5]) -> (%y: f32[3]) {\n  %r = resize(%x) {mode = \"linear\", coordinate_transformation_mode = "
+       "\"tf_crop_and_resize\", roi = [0.5, 1.5], sizes = [3]} : f32[3]\n  return %r\n}\n",
+       "refusal:3:8: error: op resize: tf_crop_and_resize reaching outside the input has no lowering yet (the compiled "
+       "backends cannot run it)"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     DiagSink d;
