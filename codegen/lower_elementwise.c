@@ -38,24 +38,60 @@ static NestBlock *bcast_nest(LowerCtx *c, const Node *n, int *y, NestExpr **at, 
   return body;
 }
 
-/* y = a op b (numpy broadcasting). pow: a float base, the exponent converted to its dtype
- * (an integer base has no lowering yet); equal: a bool result. */
+static NestExpr *cast_fn(LowerCtx *c, const Node *n, NestExpr *x);
+
+/* a ^ b for an integer base a and an integer exponent b, as the interpreter computes it:
+ * b >= 0 by squaring and multiplying (one step per bit b's dtype can hold, so the loop bound
+ * is a constant; wrapping in a's dtype, the base squared only while bits remain); b < 0
+ * gives 1 / a^|b| truncated: 1 for a = 1, +-1 for a = -1, else 0 (a = 0 too, where the
+ * interpreter reports an error). Appends the locals and the loop to body. */
+static NestExpr *int_pow(LowerCtx *c, NestBlock *body, NestExpr *a, NestExpr *b) {
+  NestProgram *p = c->p;
+  NestKernel *k = p->kernels[p->nkernels - 1];
+  DType t = a ? a->dtype : DT_I64, te = b ? b->dtype : DT_I64;
+  int bits = te == DT_U8 ? 8 : 8 * (int)ir_dtype_size(te) - 1;
+  NestExpr *e64 = cg_cast(p, DT_I64, b), *zero = cg_idx(p, 0), *one = cg_const_i(p, t, 1);
+  int base = cg_nest_local(p, k, t), e = cg_nest_local(p, k, DT_I64), acc = cg_nest_local(p, k, t);
+  cg_decl(p, body, base, a);
+  cg_decl(p, body, e, cg_bin(p, NEST_MAX, e64, zero));
+  cg_decl(p, body, acc, one);
+  int bit = cg_nest_var(p, k, "bit");
+  NestStmt *loop = cg_loop(p, body, bit, zero, cg_idx(p, bits));
+  if (!loop) return NULL;
+  NestBlock *lb = &loop->u.loop.body;
+  NestExpr *vb = cg_local(p, k, base), *ve = cg_local(p, k, e), *va = cg_local(p, k, acc);
+  NestExpr *odd = cg_bin(p, NEST_EQ, cg_bin(p, NEST_MOD, ve, cg_idx(p, 2)), cg_idx(p, 1));
+  cg_assign(p, lb, acc, cg_select(p, odd, cg_bin(p, NEST_MUL, va, vb), va));
+  cg_assign(p, lb, base, cg_select(p, cg_bin(p, NEST_GT, ve, cg_idx(p, 1)), cg_bin(p, NEST_MUL, vb, vb), vb));
+  cg_assign(p, lb, e, cg_bin(p, NEST_FLOORDIV, ve, cg_idx(p, 2)));
+  NestExpr *neg = cg_select(p, cg_bin(p, NEST_EQ, a, one), one, cg_const_i(p, t, 0));
+  if (t != DT_U8) {
+    NestExpr *odd_b = cg_bin(p, NEST_EQ, cg_bin(p, NEST_MOD, e64, cg_idx(p, 2)), cg_idx(p, 1));
+    NestExpr *minus = cg_select(p, odd_b, cg_const_i(p, t, -1), one);
+    neg = cg_select(p, cg_bin(p, NEST_EQ, a, cg_const_i(p, t, -1)), minus, neg);
+  }
+  return cg_select(p, cg_bin(p, NEST_LT, e64, zero), neg, va);
+}
+
+/* y = a op b (numpy broadcasting). pow: a float base, the exponent converted to its dtype;
+ * an integer base with an integer exponent by int_pow, with a float exponent computed in f32
+ * and converted as cast converts (the interpreter computes in double: results beyond f32's
+ * 24 bits may differ); equal: a bool result. */
 IrStatus cg_lower_binary(LowerCtx *c, const Node *n) {
   static const NestBinOp ops[OP_COUNT] = {[OP_ADD] = NEST_ADD, [OP_SUB] = NEST_SUB, [OP_MUL] = NEST_MUL,
                                           [OP_DIV] = NEST_DIV, [OP_MIN] = NEST_MIN, [OP_MAX] = NEST_MAX,
                                           [OP_POW] = NEST_POW, [OP_EQUAL] = NEST_EQ};
-  DType ta = cg_type(c, n->inputs[0])->dtype;
-  if (n->op == OP_POW && !ir_dtype_is_float(ta)) {
-    diag_error(c->d, n->loc, "op pow: an integer base has no lowering yet (the compiled backends cannot run it)");
-    return IR_ERR_INPUT;
-  }
+  DType ta = cg_type(c, n->inputs[0])->dtype, tb = cg_type(c, n->inputs[1])->dtype;
   int a = cg_in(c, n->inputs[0]), b = cg_in(c, n->inputs[1]), y;
   NestExpr *at[2], *yat;
   NestBlock *body = bcast_nest(c, n, &y, at, &yat);
   if (!body) return cg_checked(c, n->loc);
   NestExpr *va = cg_load(c->p, a, at[0]), *vb = cg_load(c->p, b, at[1]), *v;
-  if (n->op == OP_POW) vb = cg_cast(c->p, ta, vb);
-  if (n->op == OP_DIV && !ir_dtype_is_float(ta)) v = va && vb ? int_div(c, va, vb) : NULL;
+  bool int_base = !ir_dtype_is_float(ta);
+  if (n->op == OP_POW && int_base && !ir_dtype_is_float(tb)) v = int_pow(c, body, va, vb);
+  else if (n->op == OP_POW && int_base) v = cast_fn(c, n, cg_bin(c->p, NEST_POW, cg_cast(c->p, tb, va), vb));
+  else if (n->op == OP_POW) v = cg_bin(c->p, NEST_POW, va, cg_cast(c->p, ta, vb));
+  else if (n->op == OP_DIV && int_base) v = va && vb ? int_div(c, va, vb) : NULL;
   else v = cg_bin(c->p, ops[n->op], va, vb);
   cg_store(c->p, body, y, yat, v);
   return cg_checked(c, n->loc);

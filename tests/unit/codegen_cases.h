@@ -44,6 +44,13 @@ static void uneven_parallel_for(void *pool, int64_t n, lathe_task_fn fn, void *c
     {"pow: f32 exponents (NaN for negative bases), i32 exponents, broadcasting", 8e-6, \
      "graph @m(%a: f32[2,3], %b: f32[3], %c: i32[2,1]) -> (%y: f32[2,3], %z: f32[2,3]) {\n" \
      "  %r = pow(%a, %b) : f32[2,3]\n  %s = pow(%a, %c) : f32[2,3]\n  return %r, %s\n}\n"}, \
+    {"pow with integer bases: i32 (wrapping, broadcast), i8, u8, i64; negative exponents; f32 exponents", 0, \
+     "graph @m(%a: i32[3,4], %b: i32[4], %c: i8[6], %d: i8[6], %e: u8[6], %g: i64[2,3], %h: f32[3,4]) -> (%y: i32[3,4],\n" \
+     "    %z: i8[6], %w: u8[6], %v: i64[2,3], %u: i32[3,4], %t: i32[8]) {\n" \
+     "  %k = const dense<[1, -1, -1, 2, 0, 3, 7, 3]> : i32[8]\n  %j = const dense<[-5, -3, -4, -1, 3, 0, 11, 25]> : i64[8]\n" \
+     "  %y1 = pow(%a, %b) : i32[3,4]\n  %z1 = pow(%c, %d) : i8[6]\n  %w1 = pow(%e, %c) : u8[6]\n" \
+     "  %v1 = pow(%g, %g) : i64[2,3]\n  %u1 = pow(%a, %h) : i32[3,4]\n  %t1 = pow(%k, %j) : i32[8]\n" \
+     "  return %y1, %z1, %w1, %v1, %u1, %t1\n}\n"}, \
     {"min, max: NaN propagates either side, broadcasting, i32", 0, \
      "graph @m(%a: f32[2,4], %c: i32[3,1], %d: i32[4]) -> (%y: f32[2,4], %z: f32[2,4], %u: i32[3,4], %v: i32[3,4]) {\n" \
      "  %k = const dense<[nan, 1.0, -1.0, 0.5]> : f32[4]\n" \
