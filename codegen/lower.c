@@ -121,11 +121,17 @@ NestExpr *cg_index(LowerCtx *c, const TensorType *t, const int *vars) {
 }
 
 NestExpr *cg_bcast_index(LowerCtx *c, const TensorType *from, const TensorType *to, const int *vars) {
+  NestExpr *idx[IR_MAX_RANK];
+  for (int d = 0; d < to->rank; d++) idx[d] = cg_v(c, vars[d]);
+  return cg_bcast_at(c, from, to, idx);
+}
+
+NestExpr *cg_bcast_at(LowerCtx *c, const TensorType *from, const TensorType *to, NestExpr *const *idx) {
   NestExpr *e = cg_idx(c->p, 0);
   int64_t stride = 1;
   for (int d = from->rank - 1; d >= 0; d--) {
     int od = d + to->rank - from->rank;
-    if (from->dims[d] != 1 && vars[od] >= 0) e = cg_add(c->p, e, cg_mulc(c->p, cg_var(c->p, vars[od]), stride));
+    if (from->dims[d] != 1) e = cg_add(c->p, e, cg_mulc(c->p, idx[od], stride));
     stride *= from->dims[d];
   }
   return e;

@@ -57,6 +57,8 @@ NestExpr *cg_index(LowerCtx *c, const TensorType *t, const int *vars);
 /* The element of `from` read for output index vars of shape `to`, numpy broadcasting
  * (right-aligned; size-1 dimensions of `from` stay at 0). */
 NestExpr *cg_bcast_index(LowerCtx *c, const TensorType *from, const TensorType *to, const int *vars);
+/* The same for output indices given as expressions (idx: to->rank entries). */
+NestExpr *cg_bcast_at(LowerCtx *c, const TensorType *from, const TensorType *to, NestExpr *const *idx);
 /* Appends a kernel "copy" (at loc) copying buffer `src` into buffer `dst` (numel elements of
  * one dtype). */
 IrStatus cg_copy(LowerCtx *c, Loc loc, int dst, int src, int64_t numel);

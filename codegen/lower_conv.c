@@ -3,47 +3,139 @@
  * conv_transpose (NCHW x IOHW: every tap visited, the ones that carry no input selected
  * away). */
 #include "codegen/lower.h"
+#include "codegen/tile.h"
+
+/* The register tile of conv2d: output channels by output columns (of one output row). */
+enum { CONV_TILE_M = 4, CONV_TILE_W = 16 };
+
+/* The plain nest of a convolution node n in kernel k (conv2d when tiling fails, and
+ * conv_transpose): loops over Y's elements, an accumulator set to the bias (or 0), and the
+ * loops over the group's input channels ci and the taps (kh, kw). */
+typedef struct ConvNest {
+  int v[4];          /* the loop variables of Y's dimensions (-1: a dimension of size 1) */
+  NestBlock *body;   /* the body of Y's loops */
+  int acc;           /* the accumulator */
+  int ci, kh, kw;    /* the loop variables of the channel and tap loops */
+} ConvNest;
+
+/* Opens the plain nest of n in k up to the accumulator; false when out of memory. */
+static bool conv_open(LowerCtx *c, const Node *n, NestKernel *k, ConvNest *cn) {
+  NestProgram *p = c->p;
+  const TensorType *ty = cg_type(c, n->outputs[0]);
+  cn->body = cg_loops(c, k, &k->body, ty, cn->v);
+  if (!cn->body) return false;
+  NestExpr *m = cg_v(c, cn->v[1]);
+  cn->acc = cg_nest_local(p, k, ty->dtype);
+  cg_decl(p, cn->body, cn->acc, n->ninputs > 2 ? cg_load(p, cg_in(c, n->inputs[2]), m) : cg_const_f(p, ty->dtype, 0));
+  cn->ci = cg_nest_var(p, k, "ci");
+  cn->kh = cg_nest_var(p, k, "kh");
+  cn->kw = cg_nest_var(p, k, "kw");
+  return true;
+}
+
+/* Appends the loops ci in [0, Cg), kh in [lo_h, hi_h), kw in [lo_w, hi_w) to the nest's
+ * body, adds `term` (an expression of them, built by term_of) to the accumulator in the
+ * innermost one and stores the accumulator into Y (buffer y) after them. */
+static void conv_close(LowerCtx *c, const Node *n, NestKernel *k, const ConvNest *cn, int64_t Cg, NestExpr *lo_h,
+                       NestExpr *hi_h, NestExpr *lo_w, NestExpr *hi_w, NestExpr *term, int y) {
+  NestProgram *p = c->p;
+  NestStmt *lci = cg_loop(p, cn->body, cn->ci, cg_idx(p, 0), cg_idx(p, Cg));
+  NestStmt *lkh = lci ? cg_loop(p, &lci->u.loop.body, cn->kh, lo_h, hi_h) : NULL;
+  NestStmt *lkw = lkh ? cg_loop(p, &lkh->u.loop.body, cn->kw, lo_w, hi_w) : NULL;
+  if (!lkw) return;
+  cg_assign(p, &lkw->u.loop.body, cn->acc, cg_bin(p, NEST_ADD, cg_local(p, k, cn->acc), term));
+  cg_store(p, cn->body, y, cg_index(c, cg_type(c, n->outputs[0]), cn->v), cg_local(p, k, cn->acc));
+}
+
+/* The geometry of a conv2d node: Y[n,m,oh,ow] = B[m] + sum over ci < Cg, kh, kw of
+ * X[n, c0(m) + ci, oh*s0 - p0 + kh*d0, ow*s1 - p1 + kw*d1] W[m,ci,kh,kw], the group's first
+ * input channel c0(m) = (m / (M / group)) * Cg. */
+typedef struct Conv2d {
+  LowerCtx *c;
+  int x, w, y, bias;                 /* buffers (bias -1: none) */
+  DType t;
+  int64_t C, H, W, M, Cg, kH, kW, OH, OW, group;
+  int64_t s[2], pads[4], dil[2];
+} Conv2d;
+
+/* X's element index for image nn, output channel m, channel ci and input position (ih, iw). */
+static NestExpr *conv_x_index(const Conv2d *g, NestExpr *nn, NestExpr *m, NestExpr *ci, NestExpr *ih, NestExpr *iw) {
+  NestProgram *p = g->c->p;
+  NestExpr *c0 = g->group == 1 ? cg_idx(p, 0) : cg_mulc(p, cg_bin(p, NEST_FLOORDIV, m, cg_idx(p, g->M / g->group)), g->Cg);
+  NestExpr *chan = cg_add(p, cg_add(p, cg_mulc(p, nn, g->C), c0), ci);
+  return cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, chan, g->H), ih), g->W), iw);
+}
+
+/* W's element index for output channel m, channel ci and tap (kh, kw). */
+static NestExpr *conv_w_index(const Conv2d *g, NestExpr *m, NestExpr *ci, NestExpr *kh, NestExpr *kw) {
+  NestProgram *p = g->c->p;
+  return cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, m, g->Cg), ci), g->kH), kh), g->kW), kw);
+}
+
+/* Emits statement stmt of the tiled conv2d: S0[n, m, oh, ow] sets Y to the bias (or 0),
+ * S1[n, m, oh, ow, ci, kh, kw] adds one product (its domain leaves out the taps in the
+ * padding). */
+static bool conv2d_stmt(void *user, NestBlock *blk, int stmt, NestExpr *const *it) {
+  const Conv2d *g = user;
+  NestProgram *p = g->c->p;
+  NestExpr *yi = cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, it[0], g->M), it[1]), g->OH), it[2]), g->OW),
+                        it[3]);
+  if (stmt == 0)
+    return cg_store(p, blk, g->y, yi, g->bias >= 0 ? cg_load(p, g->bias, it[1]) : cg_const_f(p, g->t, 0)) != NULL;
+  NestExpr *ih = cg_add(p, cg_add(p, cg_mulc(p, it[2], g->s[0]), cg_idx(p, -g->pads[0])), cg_mulc(p, it[5], g->dil[0]));
+  NestExpr *iw = cg_add(p, cg_add(p, cg_mulc(p, it[3], g->s[1]), cg_idx(p, -g->pads[1])), cg_mulc(p, it[6], g->dil[1]));
+  NestExpr *xv = cg_load(p, g->x, conv_x_index(g, it[0], it[1], it[4], ih, iw));
+  NestExpr *wv = cg_load(p, g->w, conv_w_index(g, it[1], it[4], it[5], it[6]));
+  return cg_store(p, blk, g->y, yi, cg_bin(p, NEST_ADD, cg_load(p, g->y, yi), cg_bin(p, NEST_MUL, xv, wv))) != NULL;
+}
+
+/* Builds the tiled nest of conv2d g in kernel k (register tile: CONV_TILE_M output channels
+ * by up to CONV_TILE_W output columns of one row); false when ISL could not (nothing built). */
+static bool conv2d_tiled(const Conv2d *g, NestKernel *k, int64_t batch) {
+  int64_t extent[7] = {batch, g->M, g->OH, g->OW, g->Cg, g->kH, g->kW};
+  int64_t tile[4] = {1, CONV_TILE_M, 1, CONV_TILE_W};
+  char where[256];
+  snprintf(where, sizeof where,
+           "0 <= %lld*d2 + %lld*d5 - %lld <= %lld and 0 <= %lld*d3 + %lld*d6 - %lld <= %lld", (long long)g->s[0],
+           (long long)g->dil[0], (long long)g->pads[0], (long long)g->H - 1, (long long)g->s[1], (long long)g->dil[1],
+           (long long)g->pads[1], (long long)g->W - 1);
+  CgTileStmt stmts[2] = {{4, extent, NULL}, {7, extent, where}};
+  CgTileNest t = {.nout = 4, .extent = extent, .tile = tile, .nstmts = 2, .stmts = stmts,
+                  .parallel = batch * g->M * g->OH * g->OW >= CG_PARALLEL_MIN, .emit = conv2d_stmt,
+                  .user = (void *)g};
+  return cg_tile_build(g->c->p, k, &k->body, &t);
+}
 
 /* Y[n,m,oh,ow] = B[m] + sum over ci < C/group, kh, kw of X[n, g*C/group + ci, ih, iw] W[m,ci,kh,kw]. */
 IrStatus cg_lower_conv2d(LowerCtx *c, const Node *n) {
   NestProgram *p = c->p;
   const TensorType *tx = cg_type(c, n->inputs[0]), *tw = cg_type(c, n->inputs[1]), *ty = cg_type(c, n->outputs[0]);
-  int64_t C = tx->dims[1], H = tx->dims[2], W = tx->dims[3];
-  int64_t M = tw->dims[0], Cg = tw->dims[1], kH = tw->dims[2], kW = tw->dims[3];
-  int64_t s[2], pads[4], dil[2], group = ir_attr_int(n, "group", 1);
-  op_ints_or(n, "strides", 2, 1, s);
-  op_ints_or(n, "pads", 4, 0, pads);
-  op_ints_or(n, "dilations", 2, 1, dil);
-  int x = cg_in(c, n->inputs[0]), w = cg_in(c, n->inputs[1]), y = cg_out(c, n->outputs[0]);
+  Conv2d g = {.c = c, .t = ty->dtype, .C = tx->dims[1], .H = tx->dims[2], .W = tx->dims[3], .M = tw->dims[0],
+              .Cg = tw->dims[1], .kH = tw->dims[2], .kW = tw->dims[3], .OH = ty->dims[2], .OW = ty->dims[3],
+              .group = ir_attr_int(n, "group", 1), .bias = n->ninputs > 2 ? cg_in(c, n->inputs[2]) : -1};
+  op_ints_or(n, "strides", 2, 1, g.s);
+  op_ints_or(n, "pads", 4, 0, g.pads);
+  op_ints_or(n, "dilations", 2, 1, g.dil);
+  g.x = cg_in(c, n->inputs[0]);
+  g.w = cg_in(c, n->inputs[1]);
+  g.y = cg_out(c, n->outputs[0]);
   NestKernel *k = cg_kernel_for(c, n);
-  if (!k || y < 0) return cg_checked(c, n->loc);
-  int v[4];
-  NestBlock *body = cg_loops(c, k, &k->body, ty, v);
-  if (!body) return cg_checked(c, n->loc);
-  NestExpr *nn = cg_v(c, v[0]), *m = cg_v(c, v[1]);
-  int acc = cg_nest_local(p, k, ty->dtype);
-  cg_decl(p, body, acc, n->ninputs > 2 ? cg_load(p, cg_in(c, n->inputs[2]), m) : cg_const_f(p, ty->dtype, 0));
-  /* The group's first input channel: (m / (M / group)) * Cg. */
-  NestExpr *c0 = group == 1 ? cg_idx(p, 0) : cg_mulc(p, cg_bin(p, NEST_FLOORDIV, m, cg_idx(p, M / group)), Cg);
-  int ci = cg_nest_var(p, k, "ci"), kh = cg_nest_var(p, k, "kh"), kw = cg_nest_var(p, k, "kw");
-  NestExpr *h0 = cg_add(p, cg_mulc(p, cg_v(c, v[2]), s[0]), cg_idx(p, -pads[0]));
-  NestExpr *w0 = cg_add(p, cg_mulc(p, cg_v(c, v[3]), s[1]), cg_idx(p, -pads[1]));
+  if (!k || g.y < 0) return cg_checked(c, n->loc);
+  if (conv2d_tiled(&g, k, ty->dims[0])) return cg_checked(c, n->loc);
+  ConvNest cn;
+  if (!conv_open(c, n, k, &cn)) return cg_checked(c, n->loc);
+  NestExpr *nn = cg_v(c, cn.v[0]), *m = cg_v(c, cn.v[1]);
+  NestExpr *h0 = cg_add(p, cg_mulc(p, cg_v(c, cn.v[2]), g.s[0]), cg_idx(p, -g.pads[0]));
+  NestExpr *w0 = cg_add(p, cg_mulc(p, cg_v(c, cn.v[3]), g.s[1]), cg_idx(p, -g.pads[1]));
   NestExpr *lo_h, *hi_h, *lo_w, *hi_w;
-  cg_taps(c, h0, kH, dil[0], H, &lo_h, &hi_h);
-  cg_taps(c, w0, kW, dil[1], W, &lo_w, &hi_w);
-  NestStmt *lci = cg_loop(p, body, ci, cg_idx(p, 0), cg_idx(p, Cg));
-  NestStmt *lkh = lci ? cg_loop(p, &lci->u.loop.body, kh, lo_h, hi_h) : NULL;
-  NestStmt *lkw = lkh ? cg_loop(p, &lkh->u.loop.body, kw, lo_w, hi_w) : NULL;
-  if (!lkw) return cg_checked(c, n->loc);
-  NestExpr *ih = cg_add(p, h0, cg_mulc(p, cg_var(p, kh), dil[0]));
-  NestExpr *iw = cg_add(p, w0, cg_mulc(p, cg_var(p, kw), dil[1]));
-  NestExpr *chan = cg_add(p, cg_add(p, cg_mulc(p, nn, C), c0), cg_var(p, ci));
-  NestExpr *xi = cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, chan, H), ih), W), iw);
-  NestExpr *wi = cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, m, Cg), cg_var(p, ci)), kH),
-                                              cg_var(p, kh)), kW), cg_var(p, kw));
-  NestExpr *prod = cg_bin(p, NEST_MUL, cg_load(p, x, xi), cg_load(p, w, wi));
-  cg_assign(p, &lkw->u.loop.body, acc, cg_bin(p, NEST_ADD, cg_local(p, k, acc), prod));
-  cg_store(p, body, y, cg_index(c, ty, v), cg_local(p, k, acc));
+  cg_taps(c, h0, g.kH, g.dil[0], g.H, &lo_h, &hi_h);
+  cg_taps(c, w0, g.kW, g.dil[1], g.W, &lo_w, &hi_w);
+  NestExpr *ih = cg_add(p, h0, cg_mulc(p, cg_var(p, cn.kh), g.dil[0]));
+  NestExpr *iw = cg_add(p, w0, cg_mulc(p, cg_var(p, cn.kw), g.dil[1]));
+  NestExpr *ci = cg_var(p, cn.ci), *kh = cg_var(p, cn.kh), *kw = cg_var(p, cn.kw);
+  NestExpr *prod = cg_bin(p, NEST_MUL, cg_load(p, g.x, conv_x_index(&g, nn, m, ci, ih, iw)),
+                          cg_load(p, g.w, conv_w_index(&g, m, ci, kh, kw)));
+  conv_close(c, n, k, &cn, g.Cg, lo_h, hi_h, lo_w, hi_w, prod, g.y);
   return cg_checked(c, n->loc);
 }
 
@@ -74,29 +166,20 @@ IrStatus cg_lower_conv_transpose(LowerCtx *c, const Node *n) {
   int x = cg_in(c, n->inputs[0]), w = cg_in(c, n->inputs[1]), y = cg_out(c, n->outputs[0]);
   NestKernel *k = cg_kernel_for(c, n);
   if (!k || y < 0) return cg_checked(c, n->loc);
-  int v[4];
-  NestBlock *body = cg_loops(c, k, &k->body, ty, v);
-  if (!body) return cg_checked(c, n->loc);
-  NestExpr *nn = cg_v(c, v[0]), *m = cg_v(c, v[1]);
-  int acc = cg_nest_local(p, k, ty->dtype);
-  cg_decl(p, body, acc, n->ninputs > 2 ? cg_load(p, cg_in(c, n->inputs[2]), m) : cg_const_f(p, ty->dtype, 0));
+  ConvNest cn;
+  if (!conv_open(c, n, k, &cn)) return cg_checked(c, n->loc);
+  NestExpr *nn = cg_v(c, cn.v[0]), *m = cg_v(c, cn.v[1]);
   NestExpr *grp = g.group == 1 ? cg_idx(p, 0) : cg_bin(p, NEST_FLOORDIV, m, cg_idx(p, g.Mg));
   NestExpr *mo = g.group == 1 ? m : cg_bin(p, NEST_MOD, m, cg_idx(p, g.Mg));
-  int ci = cg_nest_var(p, k, "ci"), kh = cg_nest_var(p, k, "kh"), kw = cg_nest_var(p, k, "kw");
-  NestStmt *lci = cg_loop(p, body, ci, cg_idx(p, 0), cg_idx(p, Cg));
-  NestStmt *lkh = lci ? cg_loop(p, &lci->u.loop.body, kh, cg_idx(p, 0), cg_idx(p, g.kH)) : NULL;
-  NestStmt *lkw = lkh ? cg_loop(p, &lkh->u.loop.body, kw, cg_idx(p, 0), cg_idx(p, g.kW)) : NULL;
-  if (!lkw) return cg_checked(c, n->loc);
   NestExpr *ok = NULL;
-  NestExpr *ih = convt_source(c, cg_v(c, v[2]), kh, g.stride[0], g.dil[0], g.pads[0], g.H, &ok);
-  NestExpr *iw = convt_source(c, cg_v(c, v[3]), kw, g.stride[1], g.dil[1], g.pads[1], g.W, &ok);
-  NestExpr *chan = cg_add(p, cg_mulc(p, grp, Cg), cg_var(p, ci)); /* the input channel */
+  NestExpr *ih = convt_source(c, cg_v(c, cn.v[2]), cn.kh, g.stride[0], g.dil[0], g.pads[0], g.H, &ok);
+  NestExpr *iw = convt_source(c, cg_v(c, cn.v[3]), cn.kw, g.stride[1], g.dil[1], g.pads[1], g.W, &ok);
+  NestExpr *chan = cg_add(p, cg_mulc(p, grp, Cg), cg_var(p, cn.ci)); /* the input channel */
   NestExpr *xi = cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, nn, g.C), chan), g.H), ih), g.W), iw);
   NestExpr *wi = cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, chan, g.Mg), mo), g.kH),
-                                              cg_var(p, kh)), g.kW), cg_var(p, kw));
+                                              cg_var(p, cn.kh)), g.kW), cg_var(p, cn.kw));
   NestExpr *prod = cg_bin(p, NEST_MUL, cg_load(p, x, xi), cg_load(p, w, wi));
   NestExpr *term = cg_select(p, ok, prod, cg_const_f(p, ty->dtype, 0));
-  cg_assign(p, &lkw->u.loop.body, acc, cg_bin(p, NEST_ADD, cg_local(p, k, acc), term));
-  cg_store(p, body, y, cg_index(c, ty, v), cg_local(p, k, acc));
+  conv_close(c, n, k, &cn, Cg, cg_idx(p, 0), cg_idx(p, g.kH), cg_idx(p, 0), cg_idx(p, g.kW), term, y);
   return cg_checked(c, n->loc);
 }

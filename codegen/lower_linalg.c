@@ -1,6 +1,86 @@
-/* lower_linalg.c — loop nests for the matrix products gemm and matmul: one accumulator per
- * output element, summed in the element type (f32). */
+/* lower_linalg.c — loop nests for the matrix products gemm and matmul, summed in the element
+ * type (f32) in the order of k. The nest is tiled by ISL (codegen/tile.h): a register tile of
+ * TILE_ROWS rows by TILE_COLS columns of Y is set, then updated for every k with the columns
+ * innermost (B's rows contiguous: vectorized), then finished (gemm's alpha and C). When ISL
+ * cannot tile it, a plain nest (one accumulator per output element) is built instead. */
 #include "codegen/lower.h"
+#include "codegen/tile.h"
+
+/* The register tile of the product: rows of Y by columns (a multiple of the vector width). */
+enum { TILE_ROWS = 4, TILE_COLS = 16 };
+
+/* A matrix product Y[batch..., m, j] = sum_k A[batch..., m, k] B[batch..., k, j] (batch
+ * dimensions broadcast, A or B transposed for gemm), then gemm's Y = alpha * Y + beta * C.
+ * The tiled nest's statements: S0[batch..., m, j] sets Y to 0, S1[batch..., m, j, k] adds
+ * one product, S2[batch..., m, j] (gemm only) applies alpha and C. */
+typedef struct Product {
+  LowerCtx *c;
+  DType t;
+  int a, b, y, cbuf;             /* buffers: operands, result, gemm's C (-1: none or beta 0) */
+  TensorType abatch, bbatch, obatch; /* batch shapes of A, B and Y */
+  const TensorType *tc, *ty;     /* gemm: C's and Y's types */
+  int64_t M, N, K;
+  bool tra, trb;                 /* A is [K, M], B is [N, K] */
+  double alpha, beta;
+} Product;
+
+/* The row-major index of the batch iteration idx in shape t. */
+static NestExpr *batch_index(NestProgram *p, const TensorType *t, NestExpr *const *idx) {
+  NestExpr *e = cg_idx(p, 0);
+  for (int d = 0; d < t->rank; d++) e = cg_add(p, cg_mulc(p, e, t->dims[d]), idx[d]);
+  return e;
+}
+
+/* Emits statement stmt of the product (see Product) for iteration it. */
+static bool product_stmt(void *user, NestBlock *blk, int stmt, NestExpr *const *it) {
+  const Product *q = user;
+  LowerCtx *c = q->c;
+  NestProgram *p = c->p;
+  int nb = q->obatch.rank;
+  NestExpr *m = it[nb], *j = it[nb + 1];
+  NestExpr *yi = cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, batch_index(p, &q->obatch, it), q->M), m), q->N), j);
+  if (stmt == 0) return cg_store(p, blk, q->y, yi, cg_const_f(p, q->t, 0)) != NULL;
+  if (stmt == 2) {
+    NestExpr *v = cg_load(p, q->y, yi);
+    if (q->alpha != 1.0) v = cg_bin(p, NEST_MUL, cg_const_f(p, q->t, q->alpha), v);
+    if (q->cbuf >= 0) {
+      NestExpr *cv = cg_load(p, q->cbuf, cg_bcast_at(c, q->tc, q->ty, it));
+      if (q->beta != 1.0) cv = cg_bin(p, NEST_MUL, cg_const_f(p, q->t, q->beta), cv);
+      v = cg_bin(p, NEST_ADD, v, cv);
+    }
+    return cg_store(p, blk, q->y, yi, v) != NULL;
+  }
+  NestExpr *k = it[nb + 2];
+  NestExpr *ai = cg_add(p, cg_mulc(p, cg_bcast_at(c, &q->abatch, &q->obatch, it), q->M * q->K),
+                        q->tra ? cg_add(p, cg_mulc(p, k, q->M), m) : cg_add(p, cg_mulc(p, m, q->K), k));
+  NestExpr *bi = cg_add(p, cg_mulc(p, cg_bcast_at(c, &q->bbatch, &q->obatch, it), q->K * q->N),
+                        q->trb ? cg_add(p, cg_mulc(p, j, q->K), k) : cg_add(p, cg_mulc(p, k, q->N), j));
+  NestExpr *prod = cg_bin(p, NEST_MUL, cg_load(p, q->a, ai), cg_load(p, q->b, bi));
+  return cg_store(p, blk, q->y, yi, cg_bin(p, NEST_ADD, cg_load(p, q->y, yi), prod)) != NULL;
+}
+
+/* Builds the tiled nest of product q in kernel k; false when ISL could not (nothing built). */
+static bool product_tiled(const Product *q, NestKernel *k) {
+  int nb = q->obatch.rank, nout = nb + 2;
+  if (nout + 1 > CG_TILE_MAX_DIMS) return false;
+  int64_t extent[CG_TILE_MAX_DIMS + 1], tile[CG_TILE_MAX_DIMS];
+  for (int d = 0; d < nb; d++) {
+    extent[d] = q->obatch.dims[d];
+    tile[d] = 1;
+  }
+  extent[nb] = q->M;
+  extent[nb + 1] = q->N;
+  extent[nb + 2] = q->K;
+  tile[nb] = TILE_ROWS;
+  tile[nb + 1] = TILE_COLS;
+  bool finish = q->alpha != 1.0 || q->cbuf >= 0;
+  CgTileStmt stmts[3] = {{nout, extent, NULL}, {nout + 1, extent, NULL}, {nout, extent, NULL}};
+  int64_t numel = q->M * q->N;
+  for (int d = 0; d < nb; d++) numel *= extent[d];
+  CgTileNest t = {.nout = nout, .extent = extent, .tile = tile, .nstmts = finish ? 3 : 2, .stmts = stmts,
+                  .parallel = numel >= CG_PARALLEL_MIN, .emit = product_stmt, .user = (void *)q};
+  return cg_tile_build(q->c->p, k, &k->body, &t);
+}
 
 /* Appends, in block b, `acc = 0; for k in [0, K): acc += A[ia + k*sa] * B[ib + k*sb]` and
  * returns the accumulator's value after the loop. */
@@ -27,6 +107,13 @@ IrStatus cg_lower_gemm(LowerCtx *c, const Node *n) {
   int a = cg_in(c, n->inputs[0]), b = cg_in(c, n->inputs[1]), y = cg_out(c, n->outputs[0]);
   NestKernel *k = cg_kernel_for(c, n);
   if (!k || y < 0) return cg_checked(c, n->loc);
+  Product q = {.c = c, .t = ty->dtype, .a = a, .b = b, .y = y, .cbuf = -1, .ty = ty, .M = M, .N = N, .K = K,
+               .tra = tra, .trb = trb, .alpha = alpha, .beta = beta};
+  if (n->ninputs > 2 && beta != 0.0) {
+    q.cbuf = cg_in(c, n->inputs[2]);
+    q.tc = cg_type(c, n->inputs[2]);
+  }
+  if (product_tiled(&q, k)) return cg_checked(c, n->loc);
   int vars[2];
   NestBlock *body = cg_loops(c, k, &k->body, ty, vars);
   if (!body) return cg_checked(c, n->loc);
@@ -59,6 +146,9 @@ IrStatus cg_lower_matmul(LowerCtx *c, const Node *n) {
   int a = cg_in(c, n->inputs[0]), b = cg_in(c, n->inputs[1]), y = cg_out(c, n->outputs[0]);
   NestKernel *k = cg_kernel_for(c, n);
   if (!k || y < 0) return cg_checked(c, n->loc);
+  Product q = {.c = c, .t = ty->dtype, .a = a, .b = b, .y = y, .cbuf = -1, .abatch = abatch, .bbatch = bbatch,
+               .obatch = obatch, .M = M, .N = N, .K = K, .alpha = 1.0};
+  if (product_tiled(&q, k)) return cg_checked(c, n->loc);
   int vars[IR_MAX_RANK];
   NestBlock *body = cg_loops(c, k, &k->body, ty, vars);
   if (!body) return cg_checked(c, n->loc);

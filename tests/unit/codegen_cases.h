@@ -126,6 +126,21 @@ static void uneven_parallel_for(void *pool, int64_t n, lathe_task_fn fn, void *c
      "  %r = conv_transpose(%x, %w, %b) {strides = [3, 2], dilations = [1, 2], pads = [1, 0, 0, 1], output_padding = [1, 1],\n" \
      "    group = 2} : f32[2,6,9,9]\n" \
      "  %s = conv_transpose(%v, %u) {strides = [2, 3], output_shape = [7, 8]} : f32[1,1,7,8]\n  return %r, %s\n}\n"}, \
+    /* Tiled nests (codegen/tile.c): sizes that are not multiples of the register tiles (4 rows or \
+     * channels by 16 columns), so full and partial tiles both run. */ \
+    {"tiled matmul, gemm: partial tiles, batch broadcast, transposes, alpha without C", 1e-5, \
+     "graph @m(%a: f32[2,9,37], %b: f32[37,35], %c: f32[13,6], %d: f32[20,13], %e: f32[20], %f: f32[3,1,5,7],\n" \
+     "    %g: f32[2,7,18]) -> (%y: f32[2,9,35], %z: f32[6,20], %w: f32[6,20], %v: f32[3,2,5,18]) {\n" \
+     "  %y1 = matmul(%a, %b) : f32[2,9,35]\n" \
+     "  %z1 = gemm(%c, %d, %e) {transA = 1, transB = 1, beta = 0.5} : f32[6,20]\n" \
+     "  %w1 = gemm(%c, %d) {transA = 1, transB = 1, alpha = -1.5} : f32[6,20]\n" \
+     "  %v1 = matmul(%f, %g) : f32[3,2,5,18]\n  return %y1, %z1, %w1, %v1\n}\n"}, \
+    {"tiled conv2d: full and partial tiles, groups, uneven pads, bias; strides and dilations", 1e-5, \
+     "graph @m(%x: f32[1,8,12,37], %w: f32[8,2,3,3], %b: f32[8], %u: f32[2,3,15,40], %v: f32[5,3,3,2]) ->\n" \
+     "    (%y: f32[1,8,11,38], %z: f32[2,5,7,14]) {\n" \
+     "  %y1 = conv2d(%x, %w, %b) {group = 4, pads = [1, 2, 0, 1]} : f32[1,8,11,38]\n" \
+     "  %z1 = conv2d(%u, %v) {strides = [2, 3], dilations = [2, 2], pads = [2, 1, 1, 3]} : f32[2,5,7,14]\n" \
+     "  return %y1, %z1\n}\n"}, \
     {"resize: nearest (asymmetric, floor; half_pixel, round_prefer_ceil), linear (half_pixel, align_corners), cubic", \
      1e-5, \
      "graph @m(%x: f32[1,2,3,4]) -> (%a: f32[1,2,6,6], %b: f32[1,2,5,7], %c: f32[1,2,5,3], %d: f32[1,2,4,6],\n" \

@@ -1,0 +1,55 @@
+/* tile.h — tiled loop nests built by ISL for the lowering of matrix products and convolutions
+ * (lower_linalg.c, lower_conv.c); docs/codegen.md, "Tiling", says what they look like.
+ *
+ * A tiled nest is a few statements that share an outer band of `nout` dimensions (the
+ * elements of the output: batch, rows, columns, or batch, channels, rows, columns), run in
+ * order for each output element: for example "Y = bias", then "Y += X * W" over the
+ * reduction dimensions, then "Y = alpha * Y + beta * C". The outer band is tiled (tile sizes
+ * per dimension); the loops over one tile's points are sunk below each statement's own
+ * (reduction) loops, so a small tile of outputs (a register tile: a few rows by a vector's
+ * width or more of columns) is updated for every reduction step and the innermost loop is
+ * the last output dimension (contiguous, so LLVM vectorizes it). The tiles whose every point
+ * lies in every statement's domain (full tiles) are generated apart from the others (partial
+ * tiles, the ISL "isolate" option), so their point loops have constant trip counts and no
+ * min()/max() bounds. ISL (isl_schedule_node_band_tile, band_sink, the AST build) does the
+ * scheduling; the AST it generates is converted to NestStmt loops, and each statement
+ * instance is emitted by the caller's callback. */
+#ifndef LATHE_CODEGEN_TILE_H
+#define LATHE_CODEGEN_TILE_H
+
+#include "codegen/nest.h"
+
+enum { CG_TILE_MAX_STMTS = 4, CG_TILE_MAX_DIMS = 8 };
+
+/* Appends statement `stmt` of the nest for the iteration `iters` (its ndims dimensions, DT_I64
+ * index expressions) to block b; false when out of memory. */
+typedef bool (*CgTileEmit)(void *user, NestBlock *b, int stmt, NestExpr *const *iters);
+
+/* One statement: its iteration domain is the box [0, extent[d]) over its dimensions d0, d1,
+ * ... (the first nout are the shared outer band, the others its own loops, outermost first)
+ * intersected with the constraints `where`. */
+typedef struct CgTileStmt {
+  int ndims;              /* nout .. CG_TILE_MAX_DIMS */
+  const int64_t *extent;  /* ndims extents, each >= 1; the first nout equal CgTileNest.extent */
+  const char *where;      /* NULL, or ISL constraints over d0, d1, ... ("d2 + d5 >= 1") */
+} CgTileStmt;
+
+typedef struct CgTileNest {
+  int nout;                /* dimensions of the shared outer band (1 .. CG_TILE_MAX_DIMS) */
+  const int64_t *extent;   /* nout extents of the outer band */
+  const int64_t *tile;     /* nout tile sizes, each >= 1 */
+  int nstmts;              /* statements (1 .. CG_TILE_MAX_STMTS), run in this order */
+  const CgTileStmt *stmts;
+  bool parallel;           /* run the outermost loop through parallel_for (its iterations are
+                            * independent; the caller decides the nest is big enough) */
+  CgTileEmit emit;         /* emits one statement instance */
+  void *user;              /* passed to emit */
+} CgTileNest;
+
+/* Builds the tiled nest t into the empty block b of kernel k (loop variables become k's).
+ * Returns false when ISL fails or generates a construct the nest IR cannot hold (a
+ * conditional): b and k are then left as they were, and the caller lowers a plain nest.
+ * Running out of memory in the nest builders sets p->arena.failed (the caller checks). */
+bool cg_tile_build(NestProgram *p, NestKernel *k, NestBlock *b, const CgTileNest *t);
+
+#endif
