@@ -5,14 +5,24 @@
  * "after -O2"), and each output compared with the expected one: floats within
  * |got - want| <= ATOL + RTOL * |want| (NaN matches NaN), other types exactly.
  *
+ * With --compiled, every test that passes on the interpreter is also compiled as `lathe compile`
+ * compiles (the -O2 graph lowered, cg_llvm_compile for the native target, a .so linked by
+ * ld.lld-16), opened with liblathe_rt and run on every data set through lathe_model_run, its
+ * outputs compared with the expected ones within the same tolerances. A graph the compiled
+ * backends refuse (an op without a lowering, f16/bf16, a construct the LLVM backend cannot
+ * compile yet) is skipped in compiled mode, its reason counted.
+ *
  * Each test runs in a child process, so a crash or a hang (TEST_TIMEOUT_S) is one failed test,
  * not the end of the run. One line per test:
  *   pass NAME
  *   fail NAME: reason          (imports, but runs wrongly, crashes or fails to import for a
  *                               reason other than something lathe does not support)
  *   unsupported NAME: reason   (lathe cannot import it: op, type, opset, ...; skipped)
- * and the closing line "N passed, N failed, N skipped". The exit status is 1 when any test
- * failed.
+ * and, with --compiled, after each passing test one more:
+ *   compiled pass NAME | compiled fail NAME: reason | compiled skip NAME: reason
+ * The closing line is "N passed, N failed, N skipped"; with --compiled it is followed by
+ * "compiled: N passed, N failed, N skipped" and one line per reason for skipping. The exit
+ * status is 1 when any test failed (in either mode) that is not a known failure.
  *
  * Inputs that a model needs constant (a Reshape's shape, a Slice's starts, ... fed as graph
  * inputs by the test) are frozen to the test's values and the model imported again: lathe
@@ -23,7 +33,10 @@
  * there is still printed and counted as failed, but does not make the exit status 1; a listed
  * test that passes does (the list must be kept true).
  *
- * usage: onnx_conformance [--known FILE] DIR [FILTER]   (FILTER: only tests whose name has it) */
+ * Known failures in compiled mode are listed apart (--compiled=FILE, the same form).
+ *
+ * usage: onnx_conformance [--known FILE] [--compiled[=KNOWN_FILE]] DIR [FILTER]
+ *        (FILTER: only tests whose name has it) */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -34,9 +47,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "codegen/artifact.h"
+#include "codegen/llvm/nest.h"
+#include "codegen/lower.h"
 #include "frontend/onnx/onnx.h"
 #include "ir/interp.h"
 #include "ir/op.h"
+#include "lathe/runtime.h"
 #include "passes/pass.h"
 
 #define RTOL 1e-3
@@ -126,8 +143,53 @@ static bool compare(int which, const Tensor *got, const Tensor *want, char *why,
   return false;
 }
 
-/* Runs g on one data set's inputs and compares its outputs; false with why filled. */
-static bool run_set(const Graph *g, const TensorSet *in, const TensorSet *out, char *why, size_t n) {
+/* Runs g on the interpreter; false with why filled. */
+static bool run_interp(const Graph *g, const void *const *inputs, void *const *outputs, char *why, size_t n) {
+  char *msg = NULL;
+  size_t msg_len = 0;
+  FILE *mem = open_memstream(&msg, &msg_len);
+  if (!mem) {
+    snprintf(why, n, "out of memory");
+    return false;
+  }
+  DiagSink d;
+  diag_init(&d, mem);
+  IrStatus st = ir_interp_run(g, inputs, outputs, &d);
+  diag_free(&d);
+  fclose(mem);
+  if (st != IR_OK) {
+    char *nl = msg ? strchr(msg, '\n') : NULL;
+    if (nl) *nl = 0;
+    snprintf(why, n, "the interpreter failed: %s", msg ? msg : "?");
+  }
+  free(msg);
+  return st == IR_OK;
+}
+
+/* Runs the compiled model m on inputs and outputs in the order of g's signature (the
+ * descriptor's); false with why filled. */
+static bool run_compiled(lathe_model *m, const Graph *g, const void *const *inputs, void *const *outputs, char *why,
+                         size_t n) {
+  const Region *r = g->body;
+  size_t in_sizes[MAX_TENSORS], out_sizes[MAX_TENSORS];
+  if (lathe_model_ninputs(m) != r->nparams || lathe_model_noutputs(m) != r->nresults) {
+    snprintf(why, n, "the compiled model has %d inputs and %d outputs, the graph %d and %d", lathe_model_ninputs(m),
+             lathe_model_noutputs(m), r->nparams, r->nresults);
+    return false;
+  }
+  for (int i = 0; i < r->nparams; i++) in_sizes[i] = (size_t)ir_type_bytes(&g->values[r->params[i]].type);
+  for (int i = 0; i < r->nresults; i++) out_sizes[i] = (size_t)ir_type_bytes(&g->output_types[i]);
+  lathe_error err;
+  void *ws = lathe_model_alloc_workspace(m, &err);
+  int st = ws ? lathe_model_run(m, NULL, inputs, in_sizes, outputs, out_sizes, ws, &err) : err.status;
+  lathe_model_free_workspace(ws);
+  if (st != LATHE_OK) snprintf(why, n, "the compiled model failed: %s", err.message);
+  return st == LATHE_OK;
+}
+
+/* Runs g on one data set's inputs, on the interpreter or (m not NULL) as the compiled model m,
+ * and compares its outputs; false with why filled. */
+static bool run_set(const Graph *g, lathe_model *m, const TensorSet *in, const TensorSet *out, char *why, size_t n) {
   const Region *r = g->body;
   const void *inputs[MAX_TENSORS + 1] = {0};
   void *outputs[MAX_TENSORS + 1] = {0};
@@ -164,23 +226,7 @@ static bool run_set(const Graph *g, const TensorSet *in, const TensorSet *out, c
     outputs[i] = calloc(1, (size_t)ir_type_bytes(&g->output_types[i]) + 1);
     if (!outputs[i]) { snprintf(why, n, "out of memory"); ok = false; }
   }
-  char *msg = NULL;
-  size_t msg_len = 0;
-  FILE *mem = ok ? open_memstream(&msg, &msg_len) : NULL;
-  if (ok && mem) {
-    DiagSink d;
-    diag_init(&d, mem);
-    IrStatus st = ir_interp_run(g, inputs, outputs, &d);
-    diag_free(&d);
-    fclose(mem);
-    if (st != IR_OK) {
-      char *nl = msg ? strchr(msg, '\n') : NULL;
-      if (nl) *nl = 0;
-      snprintf(why, n, "the interpreter failed: %s", msg ? msg : "?");
-      ok = false;
-    }
-    free(msg);
-  }
+  if (ok) ok = m ? run_compiled(m, g, inputs, outputs, why, n) : run_interp(g, inputs, outputs, why, n);
   for (int i = 0; ok && i < r->nresults; i++) {
     Tensor got = {g->output_types[i], outputs[i]};
     ok = compare(i, &got, &out->t[i], why, n);
@@ -259,8 +305,41 @@ static bool optimize(Graph *g, char *why, size_t n) {
   return st == IR_OK;
 }
 
-/* Runs the test in dir: import, then every data set at -O0 and at -O2. Returns a RESULT_ with why filled. */
-static int run_test(const char *dir, char *why, size_t n, char *note, size_t note_n) {
+/* Runs every data set of the test in dir on graph g (on the interpreter, or as the compiled
+ * model m when not NULL); a failure's reason starts with stage. Returns a RESULT_. */
+static int run_sets(const char *dir, const Graph *g, lathe_model *m, const char *stage, char *why, size_t n) {
+  struct dirent **sets = NULL;
+  int nsets = scandir(dir, &sets, NULL, alphasort), datasets = 0, kind = RESULT_PASS;
+  for (int s = 0; s < nsets && kind == RESULT_PASS; s++) {
+    if (strncmp(sets[s]->d_name, "test_data_set_", 14)) continue;
+    char set_dir[4096 + 512];
+    snprintf(set_dir, sizeof set_dir, "%s/%s", dir, sets[s]->d_name);
+    datasets++;
+    TensorSet in = {0}, out = {0};
+    bool ok = set_read(set_dir, "input", &in, why, n) && set_read(set_dir, "output", &out, why, n) &&
+              run_set(g, m, &in, &out, why, n);
+    set_free(&in);
+    set_free(&out);
+    if (!ok) {
+      kind = RESULT_FAIL;
+      char tmp[REASON];
+      snprintf(tmp, sizeof tmp, "%s%s%s%s", stage, sets[s]->d_name, ": ", why);
+      snprintf(why, n, "%s", tmp);
+    }
+  }
+  for (int s = 0; s < nsets; s++) free(sets[s]);
+  free(sets);
+  if (kind == RESULT_PASS && datasets == 0) {
+    kind = RESULT_FAIL;
+    snprintf(why, n, "the test has no test_data_set");
+  }
+  return kind;
+}
+
+/* Runs the test in dir: import, then every data set at -O0 and at -O2. Returns a RESULT_ with
+ * why filled; on a pass *graph is the -O2 graph (the caller frees it). */
+static int run_test(const char *dir, Graph **graph, char *why, size_t n, char *note, size_t note_n) {
+  *graph = NULL;
   OnnxImportOpts o = {0};
   OnnxImportInfo info;
   int kind = RESULT_PASS;
@@ -268,7 +347,7 @@ static int run_test(const char *dir, char *why, size_t n, char *note, size_t not
   Graph *g = import(dir, &o, &info, &kind, why, n);
   struct dirent **sets = NULL;
   int nsets = scandir(dir, &sets, NULL, alphasort);
-  TensorSet in = {0}, out = {0};
+  TensorSet in = {0};
   /* Inputs the model needs constant: freeze them to the first data set's values, and import
    * again, until no more are asked for (one import may stop at the first one it meets). */
   OnnxConstInput frozen[MAX_TENSORS];
@@ -299,40 +378,93 @@ static int run_test(const char *dir, char *why, size_t n, char *note, size_t not
   }
   set_free(&in);
   onnx_import_info_free(&info);
-  int datasets = 0;
-  /* Every data set at -O0 (the graph as imported), then again after the -O2 passes. */
-  for (int level = 0; g && level <= 2 && kind == RESULT_PASS; level += 2) {
-    if (level == 2 && !optimize(g, why, n)) {
-      kind = RESULT_FAIL;
-      break;
-    }
-    datasets = 0;
-    for (int s = 0; s < nsets; s++) {
-      if (strncmp(sets[s]->d_name, "test_data_set_", 14)) continue;
-      char set_dir[4096 + 512];
-      snprintf(set_dir, sizeof set_dir, "%s/%s", dir, sets[s]->d_name);
-      datasets++;
-      bool ok = set_read(set_dir, "input", &in, why, n) && set_read(set_dir, "output", &out, why, n) &&
-                run_set(g, &in, &out, why, n);
-      set_free(&in);
-      set_free(&out);
-      if (!ok) {
-        kind = RESULT_FAIL;
-        char tmp[REASON];
-        snprintf(tmp, sizeof tmp, "%s%s%s%s", level ? "after -O2: " : "", datasets > 1 ? sets[s]->d_name : "",
-                 datasets > 1 ? ": " : "", why);
-        snprintf(why, n, "%s", tmp);
-        break;
-      }
-    }
-  }
-  if (g && datasets == 0) {
-    kind = RESULT_FAIL;
-    snprintf(why, n, "the test has no test_data_set");
-  }
   for (int s = 0; s < nsets; s++) free(sets[s]);
   free(sets);
-  ir_graph_free(g);
+  /* Every data set at -O0 (the graph as imported), then again after the -O2 passes. */
+  if (g && kind == RESULT_PASS) kind = run_sets(dir, g, NULL, "", why, n);
+  if (g && kind == RESULT_PASS && !optimize(g, why, n)) kind = RESULT_FAIL;
+  if (g && kind == RESULT_PASS) kind = run_sets(dir, g, NULL, "after -O2: ", why, n);
+  if (kind == RESULT_PASS) *graph = g;
+  else ir_graph_free(g);
+  return kind;
+}
+
+/* Where compiled tests put their shared objects: DIR/NAME.so, removed when done. */
+typedef struct Compiled {
+  const char *dir; /* the folder for the shared objects (NULL: no compiled mode) */
+} Compiled;
+
+/* The path of test name's shared object. */
+static void so_path(const Compiled *cm, const char *name, char *buf, size_t n) {
+  snprintf(buf, n, "%s/%s.so", cm->dir, name);
+}
+
+/* The skip reason of a refusal from the lowering or the LLVM backend (their messages all say
+ * "... yet"), without the node's location and value names: "op lstm has no lowering yet",
+ * "type bf16", ...; false for any other error (a compiled failure). */
+static bool refusal_reason(const char *msg, char *key, size_t n) {
+  const char *e = msg ? strstr(msg, "error: ") : NULL;
+  if (!e || !strstr(e, " yet")) return false;
+  e += 7;
+  const char *node = strstr(e, "': "); /* an imported graph's location: node 'NAME': */
+  if (!strncmp(e, "node '", 6) && node) e = node + 3;
+  const char *t = strstr(e, " has type ");
+  if (t && strstr(e, "do not handle")) {
+    t += 10;
+    snprintf(key, n, "type %.*s (the compiled backends do not handle it yet)", (int)strcspn(t, "[ "), t);
+    return true;
+  }
+  snprintf(key, n, "%.*s", (int)(strstr(e, " yet") + 4 - e), e);
+  return true;
+}
+
+/* Compiles the -O2 graph g of the test in dir as `lathe compile` does (lowering, then the LLVM
+ * backend for the native target, linked into a .so), opens it with liblathe_rt and runs every
+ * data set. Returns a RESULT_ (RESULT_UNSUPPORTED: refused, why holds the reason's key). */
+static int compiled_test(const char *dir, const char *name, const Graph *g, const Compiled *cm, char *why, size_t n) {
+  char so[8192];
+  so_path(cm, name, so, sizeof so);
+  char *msg = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&msg, &len);
+  if (!mem) { snprintf(why, n, "out of memory"); return RESULT_FAIL; }
+  DiagSink d;
+  diag_init(&d, mem);
+  NestProgram *p = NULL;
+  CgArtifact a;
+  memset(&a, 0, sizeof a);
+  LlvmEmitPaths paths = {.so = so};
+  IrStatus st = cg_lower(g, &d, &p);
+  if (st == IR_OK) st = cg_artifact_init(&a, g, p, NULL, dir, "c", false, &d);
+  if (st == IR_OK) st = cg_llvm_compile(p, &a, NULL, &paths, &d);
+  cg_artifact_free(&a);
+  cg_nest_free(p);
+  diag_free(&d);
+  fclose(mem);
+  int kind = RESULT_PASS;
+  if (st != IR_OK) {
+    if (refusal_reason(msg, why, n)) {
+      kind = RESULT_UNSUPPORTED;
+    } else {
+      reason_from(msg, false, why, n);
+      char tmp[REASON];
+      snprintf(tmp, sizeof tmp, "compiling failed: %s", why);
+      snprintf(why, n, "%s", tmp);
+      kind = RESULT_FAIL;
+    }
+  }
+  free(msg);
+  if (kind != RESULT_PASS) return kind;
+  lathe_model *m = NULL;
+  lathe_error err;
+  if (lathe_model_open(so, &m, &err) != LATHE_OK) {
+    snprintf(why, n, "liblathe_rt cannot open the .so: %s", err.message);
+    kind = RESULT_FAIL;
+  } else {
+    kind = run_sets(dir, g, m, "", why, n);
+  }
+  lathe_model_close(m);
+  remove(so);
   return kind;
 }
 
@@ -366,31 +498,180 @@ static bool known_has(const Known *k, const char *name) {
   return false;
 }
 
-int main(int argc, char **argv) {
-  Known known = {NULL, 0};
-  const char *known_path = NULL;
-  if (argc > 2 && !strcmp(argv[1], "--known")) {
-    known_path = argv[2];
-    if (!known_read(known_path, &known)) {
-      fprintf(stderr, "onnx_conformance: cannot read %s: %s\n", known_path, strerror(errno));
-      return 2;
-    }
-    argc -= 2;
-    argv += 2;
+/* The results of one mode (interpreted or compiled): counts per RESULT_, and how the known
+ * failures turned out. */
+typedef struct Tally {
+  const char *label;      /* "" or "compiled: " before the closing line */
+  const char *known_path; /* its known-failures file, or NULL */
+  Known known;
+  int counts[3];
+  int known_failed;       /* listed tests that failed */
+  int known_passed;       /* listed tests that did not fail (the list must be kept true) */
+} Tally;
+
+/* Counts test name's result kind in t. */
+static void tally_add(Tally *t, const char *name, int kind) {
+  t->counts[kind]++;
+  if (!known_has(&t->known, name)) return;
+  if (kind == RESULT_FAIL) {
+    t->known_failed++;
+  } else {
+    printf("  (%s is listed in %s but did not fail: remove it from the list)\n", name, t->known_path);
+    t->known_passed++;
   }
-  if (argc < 2 || argc > 3) {
-    fprintf(stderr, "usage: onnx_conformance [--known FILE] DIR [FILTER]\n");
+}
+
+/* Prints t's closing line; true when t makes the run fail. */
+static bool tally_finish(Tally *t) {
+  if (t->known_path) printf("%s%d of the failures are known (%s)\n", t->label, t->known_failed, t->known_path);
+  printf("%s%d passed, %d failed, %d skipped\n", t->label, t->counts[RESULT_PASS], t->counts[RESULT_FAIL],
+         t->counts[RESULT_UNSUPPORTED]);
+  for (int i = 0; i < t->known.count; i++) free(t->known.names[i]);
+  free(t->known.names);
+  return t->counts[RESULT_FAIL] > t->known_failed || t->known_passed;
+}
+
+/* The reasons compiled tests were skipped for, each with its count. */
+typedef struct Reasons {
+  char *key[128];
+  int count[128];
+  int n;
+} Reasons;
+
+static void reasons_add(Reasons *r, const char *key, size_t len) {
+  for (int i = 0; i < r->n; i++)
+    if (strlen(r->key[i]) == len && !strncmp(r->key[i], key, len)) {
+      r->count[i]++;
+      return;
+    }
+  if (r->n < 128 && (r->key[r->n] = strndup(key, len))) r->count[r->n++] = 1;
+}
+
+/* Runs the test in dir in a child process (name: its folder's name) and counts its results. */
+static void run_child(const char *dir, const char *name, const Compiled *cm, Tally *interp, Tally *compiled,
+                      Reasons *reasons) {
+  int fds[2];
+  if (pipe(fds) != 0) { perror("pipe"); exit(1); }
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) { perror("fork"); exit(1); }
+  static const char *const words[] = {"pass", "fail", "unsupported"}, *const cwords[] = {"pass", "fail", "skip"};
+  if (pid == 0) {
+    close(fds[0]);
+    alarm(TEST_TIMEOUT_S);
+    char why[REASON] = "", note[REASON] = "", line[3 * REASON];
+    Graph *g;
+    int kind = run_test(dir, &g, why, sizeof why, note, sizeof note);
+    if (kind == RESULT_PASS && note[0]) snprintf(line, sizeof line, "pass %s (frozen: %s)\n", name, note);
+    else if (kind == RESULT_PASS) snprintf(line, sizeof line, "pass %s\n", name);
+    else snprintf(line, sizeof line, "%s %s: %s\n", words[kind], name, why);
+    /* written before compiling: a crash there is then the compiled code's */
+    ssize_t w = write(fds[1], line, strlen(line));
+    if (kind == RESULT_PASS && cm->dir) {
+      int ck = compiled_test(dir, name, g, cm, why, sizeof why);
+      snprintf(line, sizeof line, "compiled %s %s%s%s\n", cwords[ck], name, ck ? ": " : "", ck ? why : "");
+      w = write(fds[1], line, strlen(line));
+    }
+    (void)w;
+    close(fds[1]);
+    ir_graph_free(g);
+    exit(kind);
+  }
+  close(fds[1]);
+  char buf[8 * REASON];
+  size_t got = 0;
+  ssize_t r;
+  while ((r = read(fds[0], buf + got, sizeof buf - 1 - got)) > 0 || (r < 0 && errno == EINTR))
+    if (r > 0) got += (size_t)r;
+  buf[got] = 0;
+  close(fds[0]);
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  if (cm->dir) { /* left behind when the child died */
+    char so[8192];
+    so_path(cm, name, so, sizeof so);
+    remove(so);
+  }
+  char died[256] = "";
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+    snprintf(died, sizeof died, "timed out after %d s", TEST_TIMEOUT_S);
+  else if (WIFSIGNALED(status))
+    snprintf(died, sizeof died, "crashed (signal %d, %s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+  else if (WEXITSTATUS(status) > RESULT_UNSUPPORTED || !got)
+    snprintf(died, sizeof died, "exited with status %d (a sanitizer report?)", WEXITSTATUS(status));
+  const char *cline = strstr(buf, "\ncompiled ");
+  /* The interpreted run passed when its line says so and the child lived on past it. */
+  bool interp_passed = !strncmp(buf, "pass ", 5) && strchr(buf, '\n');
+  int kind;
+  if (died[0] && !(interp_passed && cm->dir)) {
+    printf("fail %s: %s%s%s", name, died, got ? "; it said: " : "\n", buf);
+    kind = RESULT_FAIL;
+  } else {
+    fputs(buf, stdout);
+    kind = died[0] ? RESULT_PASS : WEXITSTATUS(status);
+  }
+  tally_add(interp, name, kind);
+  if (kind != RESULT_PASS || !cm->dir) return;
+  int ck = RESULT_FAIL;
+  if (died[0] || !cline) {
+    printf("compiled fail %s: %s\n", name, died[0] ? died : "the child printed no compiled result");
+  } else if (!strncmp(cline + 10, "pass ", 5)) {
+    ck = RESULT_PASS;
+  } else if (!strncmp(cline + 10, "skip ", 5)) {
+    ck = RESULT_UNSUPPORTED;
+    const char *key = cline + 15 + strlen(name) + 2;
+    reasons_add(reasons, key, strcspn(key, "\n"));
+  }
+  tally_add(compiled, name, ck);
+}
+
+/* Reads the known-failures file of t; false (reported) when it cannot be read. */
+static bool tally_known(Tally *t, const char *path) {
+  t->known_path = path;
+  if (known_read(path, &t->known)) return true;
+  fprintf(stderr, "onnx_conformance: cannot read %s: %s\n", path, strerror(errno));
+  return false;
+}
+
+int main(int argc, char **argv) {
+  Tally interp = {.label = ""}, compiled = {.label = "compiled: "};
+  Compiled cm = {NULL};
+  bool compiled_mode = false;
+  for (; argc > 1 && !strncmp(argv[1], "--", 2); argc--, argv++) {
+    if (!strcmp(argv[1], "--known") && argc > 2) {
+      if (!tally_known(&interp, argv[2])) return 2;
+      argc--, argv++;
+    } else if (!strcmp(argv[1], "--compiled")) {
+      compiled_mode = true;
+    } else if (!strncmp(argv[1], "--compiled=", 11)) {
+      compiled_mode = true;
+      if (!tally_known(&compiled, argv[1] + 11)) return 2;
+    } else {
+      break;
+    }
+  }
+  if (argc < 2 || argc > 3 || argv[1][0] == '-') {
+    fprintf(stderr, "usage: onnx_conformance [--known FILE] [--compiled[=KNOWN_FILE]] DIR [FILTER]\n");
     return 2;
   }
   const char *root = argv[1], *filter = argc > 2 ? argv[2] : NULL;
-  int known_failed = 0, known_passed = 0;
+  char so_dir[4096];
+  if (compiled_mode) {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(so_dir, sizeof so_dir, "%s/lathe-conformance-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(so_dir)) {
+      fprintf(stderr, "onnx_conformance: cannot make a folder %s: %s\n", so_dir, strerror(errno));
+      return 2;
+    }
+    cm.dir = so_dir;
+  }
   struct dirent **tests;
   int ntests = scandir(root, &tests, NULL, alphasort);
   if (ntests < 0) {
     fprintf(stderr, "onnx_conformance: cannot list %s: %s\n", root, strerror(errno));
     return 1;
   }
-  int counts[3] = {0, 0, 0};
+  Reasons reasons = {.n = 0};
   for (int t = 0; t < ntests; t++) {
     const char *name = tests[t]->d_name;
     char dir[4096];
@@ -398,66 +679,18 @@ int main(int argc, char **argv) {
     if (name[0] == '.' || (filter && !strstr(name, filter)) || access(dir, X_OK) != 0) continue;
     char model[4200];
     snprintf(model, sizeof model, "%s/model.onnx", dir);
-    if (access(model, F_OK) != 0) continue;
-    int fds[2];
-    if (pipe(fds) != 0) { perror("pipe"); return 1; }
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0) { perror("fork"); return 1; }
-    if (pid == 0) {
-      close(fds[0]);
-      alarm(TEST_TIMEOUT_S);
-      char why[REASON] = "", note[REASON] = "", line[3 * REASON];
-      int kind = run_test(dir, why, sizeof why, note, sizeof note);
-      static const char *const words[] = {"pass", "fail", "unsupported"};
-      if (kind == RESULT_PASS && note[0]) snprintf(line, sizeof line, "pass %s (frozen: %s)\n", name, note);
-      else if (kind == RESULT_PASS) snprintf(line, sizeof line, "pass %s\n", name);
-      else snprintf(line, sizeof line, "%s %s: %s\n", words[kind], name, why);
-      ssize_t w = write(fds[1], line, strlen(line));
-      (void)w;
-      close(fds[1]);
-      for (int k = 0; k < ntests; k++) free(tests[k]);
-      free(tests);
-      exit(kind);
-    }
-    close(fds[1]);
-    char buf[4 * REASON];
-    size_t got = 0;
-    ssize_t r;
-    while ((r = read(fds[0], buf + got, sizeof buf - 1 - got)) > 0 || (r < 0 && errno == EINTR))
-      if (r > 0) got += (size_t)r;
-    buf[got] = 0;
-    close(fds[0]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    int kind;
-    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
-      printf("fail %s: timed out after %d s\n", name, TEST_TIMEOUT_S);
-      kind = RESULT_FAIL;
-    } else if (WIFSIGNALED(status)) {
-      printf("fail %s: crashed (signal %d, %s)\n", name, WTERMSIG(status), strsignal(WTERMSIG(status)));
-      kind = RESULT_FAIL;
-    } else if (WEXITSTATUS(status) > RESULT_UNSUPPORTED || !got) {
-      printf("fail %s: exited with status %d (a sanitizer report?)%s%s", name, WEXITSTATUS(status),
-             got ? "; it said: " : "\n", buf);
-      kind = RESULT_FAIL;
-    } else {
-      fputs(buf, stdout);
-      kind = WEXITSTATUS(status);
-    }
-    counts[kind]++;
-    if (known_has(&known, name) && kind == RESULT_FAIL) {
-      known_failed++;
-    } else if (known_has(&known, name)) {
-      printf("  (%s is listed in %s but did not fail: remove it from the list)\n", name, known_path);
-      known_passed++;
-    }
+    if (access(model, F_OK) == 0) run_child(dir, name, &cm, &interp, &compiled, &reasons);
   }
   for (int t = 0; t < ntests; t++) free(tests[t]);
   free(tests);
-  for (int i = 0; i < known.count; i++) free(known.names[i]);
-  free(known.names);
-  if (known_path) printf("%d of the failures are known (%s)\n", known_failed, known_path);
-  printf("%d passed, %d failed, %d skipped\n", counts[RESULT_PASS], counts[RESULT_FAIL], counts[RESULT_UNSUPPORTED]);
-  return counts[RESULT_FAIL] > known_failed || known_passed ? 1 : 0;
+  bool bad = tally_finish(&interp);
+  if (compiled_mode) {
+    bad |= tally_finish(&compiled);
+    for (int i = 0; i < reasons.n; i++) {
+      printf("compiled: %d skipped: %s\n", reasons.count[i], reasons.key[i]);
+      free(reasons.key[i]);
+    }
+    if (rmdir(so_dir) != 0) fprintf(stderr, "onnx_conformance: cannot remove %s: %s\n", so_dir, strerror(errno));
+  }
+  return bad ? 1 : 0;
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The ONNX conformance run: generates the backend node tests once into DATA_DIR (about five
 # seconds; kept for later runs, regenerated when the installed onnx changes), then imports and
-# runs every one of them (tests/onnx/conformance.c).
+# runs every one of them on the interpreter and, when that passes, compiled to a native .so and
+# run through liblathe_rt (tests/onnx/conformance.c --compiled; about half a minute more).
 # usage: run.sh CONFORMANCE_BIN DATA_DIR [NAME_FILTER]
 set -u
 bin=$1
@@ -29,4 +30,4 @@ if [ ! -f "$stamp" ]; then
   echo "generated the ONNX $version backend test data in $(($(date +%s) - start)) s"
   touch "$stamp"
 fi
-exec "$bin" --known "$here/known_failures.txt" "$data/node" $filter
+exec "$bin" --known "$here/known_failures.txt" --compiled="$here/known_failures_compiled.txt" "$data/node" $filter
