@@ -1,7 +1,8 @@
 /* lower.h — lowering a verified graph to the loop-nest IR (codegen/nest.h): one LowerFn per
  * op in a table indexed by op (codegen/lower.c), the functions themselves in family files
  * (lower_elementwise.c, lower_linalg.c, lower_conv.c, lower_pool.c, lower_norm.c,
- * lower_reduce.c, lower_resize.c, lower_shape.c, lower_recurrent.c), and the helpers they share. docs/codegen.md describes the result. */
+ * lower_reduce.c, lower_resize.c, lower_shape.c, lower_recurrent.c), and the helpers they
+ * share. docs/codegen.md describes the result. */
 #ifndef LATHE_CODEGEN_LOWER_H
 #define LATHE_CODEGEN_LOWER_H
 

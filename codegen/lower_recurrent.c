@@ -62,7 +62,8 @@ static NestExpr *y_at(Rnn *r, NestExpr *t) {
   return cg_mulc(p, row, r->H);
 }
 
-/* Appends `for j in [0, n):` to block b; returns its body (NULL on OOM), *j its variable. */
+/* Appends `for VAR in [lo, hi):` to block b (VAR named after hint); returns its body (NULL
+ * when out of memory) and sets *j to VAR. */
 static NestBlock *loop_to(Rnn *r, NestBlock *b, const char *hint, NestExpr *lo, NestExpr *hi, NestExpr **j) {
   int v = cg_nest_var(r->p, r->k, hint);
   NestStmt *s = cg_loop(r->p, b, v, lo, hi);
@@ -70,7 +71,7 @@ static NestBlock *loop_to(Rnn *r, NestBlock *b, const char *hint, NestExpr *lo, 
   return s ? &s->u.loop.body : NULL;
 }
 
-/* f32 element e of buffer buf. */
+/* Element e of buffer buf. */
 static NestExpr *at(Rnn *r, int buf, NestExpr *e) { return cg_load(r->p, buf, e); }
 
 /* Element j of the current sequence's row of width w in scratch buf. */

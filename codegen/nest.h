@@ -15,8 +15,9 @@
  *   - Index and bound expressions have dtype DT_I64 and are built from constants, loop
  *     variables, +, -, *, floor division and remainder by a positive constant, min and max
  *     (gather and resize also load an index: an element of the indices taken mod the
- *     dimension, or a tap index from a table). Loads and stores are always in bounds for
- *     every iteration a loop runs.
+ *     dimension, or a tap index from a table; lstm and gru read i64 locals: a sequence
+ *     length clamped to [0, T] as a time loop's bound, the time step below it). Loads and
+ *     stores are always in bounds for every iteration a loop runs.
  *   - NEST_SELECT evaluates only the arm it chooses (like C's ?:): an arm may load out of
  *     bounds when it is not chosen. A backend that computes both arms (LLVM select) must
  *     branch instead, or clamp such loads.
