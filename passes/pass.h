@@ -61,13 +61,15 @@ IrStatus pass_run_pipeline(Graph *g, const Pass *const *passes, int n, const Pip
 
 /* ---- the memory plan (passes/plan.c) ------------------------------------------------------------- */
 
-/* Where one workspace tensor (a result of a top-level node that is not a graph output) lives. */
+/* Where one workspace tensor (a result of a top-level node that is not a graph output nor a
+ * view of an input, weight or output) lives. */
 typedef struct MemSlot {
   ValueId value;   /* the tensor */
   int64_t offset;  /* bytes from the arena's base (a multiple of 64) */
   int64_t size;    /* bytes (ir_type_bytes) */
   int first, last; /* steps (positions in the graph's body) of its definition and last use */
-  ValueId shares;  /* -1, or the operand whose buffer it reuses in place */
+  ValueId shares;  /* -1, or the operand whose buffer it reuses (in place, or as a view) */
+  bool view;       /* a view of shares (reshape and the like): the same buffer, no bytes of its own */
 } MemSlot;
 
 typedef struct MemPlan {
