@@ -8,15 +8,15 @@
  * operand's buffer, whose life then lasts as long as any of its tensors, or, when the operand
  * is no workspace tensor, takes no workspace at all. A result of an element-wise step reuses
  * in place the buffer of an operand of its type whose buffer's life ends at that step (for a
- * fused op: an operand, given once, that its body reads only with element-wise ops and not
- * after the node computing its result, so every element is read before the same element is
- * written). Buffers are then placed largest first, each in the smallest gap (best fit) among
- * the buffers whose lives overlap its own, at offsets and sizes rounded up to 64 bytes.
- * codegen/lower.c lays out the compiled workspace from this plan.
+ * fused op: an operand that its body reads only with element-wise ops and not after the node
+ * computing its result, and whose buffer holds no other operand, so every element is read
+ * before the same element is written). Buffers are then placed largest first, each in the
+ * smallest gap (best fit) among the buffers whose lives overlap its own, at offsets and sizes
+ * rounded up to 64 bytes. codegen/lower_place.c lays out the compiled workspace from this plan.
  *
  * The figures: A the arena's size; N the sum of the workspace tensors' sizes, views not
- * counted (no reuse at all); L the most bytes of buffers live at one step (an in-place pair counted once), which no
- * placement of this schedule can beat.
+ * counted (no reuse at all); L the most bytes of buffers live at one step (an in-place pair
+ * counted once), which no placement of this schedule can beat.
  *
  * Requires: a verified graph, in its final order (after fusion).
  * Invalidates: nothing (it does not change the graph); a later change makes the plan stale. */
