@@ -232,14 +232,14 @@ static IrStatus check_node(LowerCtx *c, const Node *n) {
 static IrStatus lower_region(LowerCtx *c, const Region *r) {
   for (int i = 0; i < r->nnodes; i++) {
     const Node *n = &c->g->nodes[r->nodes[i]];
-    if (r == c->g->body) cg_place_step_begin(c);
+    if (r == c->g->body) cg_place_step_begin(c, i);
     IrStatus st = check_node(c, n);
     /* const and fused move physical data as it is; fused bodies unpack and pack their own. */
     if (st == IR_OK) st = n->op == OP_CONST || n->op == OP_FUSED ? lower_table[n->op](c, n)
                                                                  : cg_lower_blocked(c, n, lower_table[n->op]);
     if (st == IR_OK) st = cg_checked(c, n->loc);
+    if (st == IR_OK && r == c->g->body) st = cg_place_step_end(c, n);
     if (st != IR_OK) return st;
-    if (r == c->g->body) cg_place_step_end(c, n);
   }
   return IR_OK;
 }

@@ -81,13 +81,15 @@ int64_t cg_phys_numel(const TensorType *t);
 IrStatus cg_lower_blocked(LowerCtx *c, const Node *n, LowerFn fn);
 
 /* Workspace placement from the memory plan (lower_place.c, docs/codegen.md): begin plans the
- * graph (OOM reported); step_begin and step_end bracket the lowering of each top-level node,
- * giving its results their planned offsets and its other new buffers room in the scratch
- * region after the arena; end sets the workspace size (or, should a buffer not be where the
- * plan says, falls back to one range per buffer with a note); free releases the state. */
+ * graph; step_begin and step_end bracket the lowering of each top-level node (step: its
+ * position in the graph's body), giving its results their planned offsets and its other new
+ * buffers room free at its step (in a gap of the arena, else above it); end sets the
+ * workspace size (or, should a buffer not be where the plan says, falls back to one range per
+ * buffer with a note); free releases the state. begin and step_end report running out of
+ * memory. */
 IrStatus cg_place_begin(LowerCtx *c);
-void cg_place_step_begin(LowerCtx *c);
-void cg_place_step_end(LowerCtx *c, const Node *n);
+void cg_place_step_begin(LowerCtx *c, int step);
+IrStatus cg_place_step_end(LowerCtx *c, const Node *n);
 void cg_place_end(LowerCtx *c);
 void cg_place_free(LowerCtx *c);
 /* The buffer of the operand value v's plan slot reuses in place (one NestBuf for both), or

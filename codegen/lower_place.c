@@ -2,8 +2,8 @@
  * the graph being lowered, gives every top-level workspace tensor its offset in the arena;
  * buffers the plan does not know (fused bodies' inner tensors, the plain copies of blocked
  * tensors, anything a lowering makes for one node) live only while that node's kernels run,
- * so they share one scratch region after the arena, each node's laid out end to end from its
- * start. A result the plan puts in place of an operand is written into the operand's own
+ * so they go into the gaps the plan leaves at that node's step, or above the arena when no
+ * gap is large enough (pass_plan_place_extra). A result the plan puts in place of an operand is written into the operand's own
  * NestBuf (one pointer, so the backends' `restrict` and `noalias` stay true).
  *
  * Each node's buffers are checked against the plan when the node is lowered; should a
@@ -16,8 +16,9 @@ struct LowerPlace {
   MemPlan *plan;
   int *slot_of;    /* per ValueId: its slot in plan, or -1 */
   int *store;      /* per ValueId: the buffer holding a top-level value once lowered, or -1 */
-  int step_first;  /* the first buffer of the node being lowered */
-  int64_t scratch; /* bytes of the scratch region after the arena */
+  int step;        /* the node being lowered: its step in the plan's schedule */
+  int step_first;  /* the first buffer it made */
+  int64_t size;    /* bytes of the workspace: the arena and what lies above it */
   bool mismatch;   /* a buffer not where the plan says: no reuse at all */
 };
 
@@ -59,8 +60,10 @@ int cg_place_shared(LowerCtx *c, ValueId v) {
   return nb->kind == NEST_BUF_WORKSPACE && nb->dtype == t->dtype && nb->numel == cg_phys_numel(t) ? b : -1;
 }
 
-void cg_place_step_begin(LowerCtx *c) {
-  if (c->place) c->place->step_first = c->p->nbufs;
+void cg_place_step_begin(LowerCtx *c, int step) {
+  if (!c->place) return;
+  c->place->step = step;
+  c->place->step_first = c->p->nbufs;
 }
 
 /* True when buffer b holds a result of node n. */
@@ -70,10 +73,10 @@ static bool holds_result(const LowerCtx *c, const Node *n, int b) {
   return false;
 }
 
-void cg_place_step_end(LowerCtx *c, const Node *n) {
+IrStatus cg_place_step_end(LowerCtx *c, const Node *n) {
   LowerPlace *pl = c->place;
   NestProgram *p = c->p;
-  if (!pl || !pl->plan) return;
+  if (!pl || !pl->plan) return IR_OK;
   /* The results: at their slots' offsets (a buffer made earlier must be there already). */
   for (int j = 0; j < n->noutputs; j++) {
     ValueId v = n->outputs[j];
@@ -85,14 +88,24 @@ void cg_place_step_end(LowerCtx *c, const Node *n) {
     else if (b >= pl->step_first) p->bufs[b].offset = pl->plan->slots[sl].offset;
     else if (p->bufs[b].offset != pl->plan->slots[sl].offset) pl->mismatch = true;
   }
-  /* The node's own temporaries: end to end in the scratch region. */
-  int64_t at = 0;
-  for (int b = pl->step_first; b < p->nbufs; b++) {
+  /* The node's own buffers: in the gaps the plan leaves at this step, else above the arena. */
+  int cap = p->nbufs - pl->step_first, nt = 0;
+  int *temps = ir_malloc(sizeof(int) * (size_t)(cap + 1));
+  int64_t *sizes = ir_malloc(sizeof(int64_t) * (size_t)(cap + 1)), *offsets = ir_malloc(sizeof(int64_t) * (size_t)(cap + 1));
+  IrStatus st = !temps || !sizes || !offsets ? diag_oom(c->d, n->loc) : IR_OK;
+  for (int b = pl->step_first; st == IR_OK && b < p->nbufs; b++) {
     if (p->bufs[b].kind != NEST_BUF_WORKSPACE || holds_result(c, n, b)) continue;
-    p->bufs[b].offset = pl->plan->arena + at;
-    at += align64(p->bufs[b].bytes);
+    temps[nt] = b;
+    sizes[nt++] = p->bufs[b].bytes;
   }
-  if (at > pl->scratch) pl->scratch = at;
+  int64_t end = 0;
+  if (st == IR_OK && nt > 0) st = pass_plan_place_extra(pl->plan, pl->step, nt, sizes, offsets, &end, c->d);
+  for (int i = 0; st == IR_OK && i < nt; i++) p->bufs[temps[i]].offset = offsets[i];
+  if (end > pl->size) pl->size = end;
+  ir_free(temps);
+  ir_free(sizes);
+  ir_free(offsets);
+  return st;
 }
 
 void cg_place_end(LowerCtx *c) {
@@ -100,7 +113,7 @@ void cg_place_end(LowerCtx *c) {
   NestProgram *p = c->p;
   if (!pl || !pl->plan) return;
   if (!pl->mismatch) {
-    p->workspace_size = pl->plan->arena + pl->scratch;
+    p->workspace_size = pl->size > pl->plan->arena ? pl->size : pl->plan->arena;
     return;
   }
   diag_note(c->d, c->g->loc, "the memory plan does not match the lowering; the workspace is not reused");

@@ -112,6 +112,23 @@ static void place(Buf *bufs, const int *order, int nplaced, int b, int64_t *scra
   bufs[b].placed = true;
 }
 
+/* Places buffers [nfixed, n) of bufs, largest first, around the buffers [0, nfixed) placed
+ * already; order, lo and hi have room for n. Returns the end of the highest buffer. */
+static int64_t place_all(Buf *bufs, int nfixed, int n, int *order, int64_t *lo, int64_t *hi) {
+  for (int b = 0; b < n; b++) { /* insertion sort: a few thousand buffers at most */
+    int j = b;
+    while (j > nfixed && placed_before(bufs, b, order[j - 1])) { order[j] = order[j - 1]; j--; }
+    order[j] = b;
+  }
+  int64_t top = 0;
+  for (int i = 0; i < n; i++) {
+    if (i >= nfixed) place(bufs, order, i, order[i], lo, hi);
+    int64_t end = bufs[order[i]].offset + align_up(bufs[order[i]].size);
+    if (end > top) top = end;
+  }
+  return top;
+}
+
 IrStatus pass_plan_compute(const Graph *g, MemPlan **out, DiagSink *d) {
   const Region *r = g->body;
   *out = NULL;
@@ -186,16 +203,7 @@ IrStatus pass_plan_compute(const Graph *g, MemPlan **out, DiagSink *d) {
       if (bufs[b].first <= s && s <= bufs[b].last) live += bufs[b].size;
     if (live > p->lower) p->lower = live;
   }
-  for (int b = 0; b < nbufs; b++) { /* insertion sort: a few thousand buffers at most */
-    int j = b;
-    while (j > 0 && placed_before(bufs, b, order[j - 1])) { order[j] = order[j - 1]; j--; }
-    order[j] = b;
-  }
-  for (int i = 0; i < nbufs; i++) {
-    place(bufs, order, i, order[i], lo, hi);
-    int64_t end = bufs[order[i]].offset + align_up(bufs[order[i]].size);
-    if (end > p->arena) p->arena = end;
-  }
+  p->arena = place_all(bufs, 0, nbufs, order, lo, hi);
   for (int sl = 0; sl < p->nslots; sl++) p->slots[sl].offset = bufs[buf_of[sl]].offset;
 done:
   ir_free(slot_of);
@@ -207,6 +215,34 @@ done:
   ir_free(hi);
   if (st != IR_OK) pass_plan_free(p);
   else *out = p;
+  return st;
+}
+
+IrStatus pass_plan_place_extra(const MemPlan *p, int step, int n, const int64_t *sizes, int64_t *offsets,
+                               int64_t *end, DiagSink *d) {
+  int cap = n;
+  for (int i = 0; i < p->nslots; i++) cap += p->slots[i].first <= step && step <= p->slots[i].last;
+  Buf *bufs = ir_calloc((size_t)cap + 1, sizeof *bufs);
+  int *order = ir_malloc(sizeof(int) * (size_t)(cap + 1));
+  int64_t *lo = ir_malloc(sizeof(int64_t) * (size_t)(cap + 1)), *hi = ir_malloc(sizeof(int64_t) * (size_t)(cap + 1));
+  IrStatus st = IR_OK;
+  if (!bufs || !order || !lo || !hi) {
+    st = diag_oom(d, loc_none());
+  } else {
+    int nfixed = 0;
+    for (int i = 0; i < p->nslots; i++) {
+      const MemSlot *m = &p->slots[i];
+      if (m->first > step || step > m->last) continue;
+      bufs[nfixed++] = (Buf){.size = m->size, .first = step, .last = step, .offset = m->offset, .placed = true};
+    }
+    for (int i = 0; i < n; i++) bufs[nfixed + i] = (Buf){.size = sizes[i], .first = step, .last = step};
+    *end = place_all(bufs, nfixed, nfixed + n, order, lo, hi);
+    for (int i = 0; i < n; i++) offsets[i] = bufs[nfixed + i].offset;
+  }
+  ir_free(bufs);
+  ir_free(order);
+  ir_free(lo);
+  ir_free(hi);
   return st;
 }
 

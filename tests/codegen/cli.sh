@@ -89,7 +89,8 @@ check pass-unknown 2 "unknown pass 'nosuch'" -- "$lathe" compile --passes=nosuch
 check plan-digits 0 '^workspace: 2560 bytes$' -- "$lathe" compile "$digits/digits.lathe" -o "$tmp/plan-digits" --emit=nest
 # tests/models/residual.lathe at -O2: %x and %h (2*6*6 floats, 288 bytes, 320 rounded up) live
 # together (arena 640); the residual fusion writes %y in place of %x, so its convolution %e
-# cannot go there (the add still reads %x after it): %e takes 320 bytes of scratch, 960 in all.
+# cannot go there (the add still reads %x after it), and the arena has no gap at that step:
+# %e takes 320 bytes above it, 960 in all.
 residual=$src/tests/models/residual.lathe
 check plan-residual-map 0 '^y +0 +288 +8\.\.9  in place of %x$' -- "$lathe" opt "$residual" -O2 --memory-map
 check plan-residual-arena 0 '^arena: 640 bytes' -- "$lathe" opt "$residual" -O2 --memory-map
