@@ -1,5 +1,6 @@
 /* lower.c — lowering a graph to loop nests: the table of LowerFns indexed by op, the driver
- * that places buffers (inputs, outputs, weights, workspace) and walks the nodes, the
+ * that places buffers (inputs, outputs, weights; workspace offsets come from lower_place.c)
+ * and walks the nodes, the
  * structural ops (const, fused) and the helpers the family files share. */
 #include "codegen/lower.h"
 #include "ir/printer.h"
@@ -77,6 +78,7 @@ bool cg_lower_has(int op) { return op >= 0 && op < OP_COUNT && lower_table[op] !
 int cg_in(LowerCtx *c, ValueId v) { return c->buf_of[v]; }
 
 int cg_out(LowerCtx *c, ValueId v) {
+  if (c->buf_of[v] < 0) c->buf_of[v] = cg_place_shared(c, v);
   if (c->buf_of[v] < 0) {
     const Value *val = &c->g->values[v];
     c->buf_of[v] = cg_nest_add_buf(c->p, NEST_BUF_WORKSPACE, val->name, val->type.dtype, cg_phys_numel(&val->type),
@@ -194,6 +196,7 @@ static IrStatus lower_fused(LowerCtx *c, const Node *n) {
     if (val->kind == VAL_RESULT && c->buf_of[v] < 0 && c->g->nodes[val->def].op != OP_CONST)
       c->buf_of[v] = cg_out(c, n->outputs[i]);
   }
+  cg_place_body(c, n);
   IrStatus st = lower_region(c, r);
   for (int i = 0; st == IR_OK && i < r->nresults; i++) {
     int dst = cg_out(c, n->outputs[i]), src = cg_in(c, r->results[i]);
@@ -233,15 +236,17 @@ static IrStatus check_node(LowerCtx *c, const Node *n) {
   return IR_OK;
 }
 
-/* Lowers the nodes of region r in order. */
+/* Lowers the nodes of region r in order (the graph's body one step of the plan at a time). */
 static IrStatus lower_region(LowerCtx *c, const Region *r) {
   for (int i = 0; i < r->nnodes; i++) {
     const Node *n = &c->g->nodes[r->nodes[i]];
+    if (r == c->g->body) cg_place_step_begin(c, i);
     IrStatus st = check_node(c, n);
     /* const and fused move physical data as it is; fused bodies unpack and pack their own. */
     if (st == IR_OK) st = n->op == OP_CONST || n->op == OP_FUSED ? lower_table[n->op](c, n)
                                                                  : cg_lower_blocked(c, n, lower_table[n->op]);
     if (st == IR_OK) st = cg_checked(c, n->loc);
+    if (st == IR_OK && r == c->g->body) st = cg_place_step_end(c, n);
     if (st != IR_OK) return st;
   }
   return IR_OK;
@@ -290,16 +295,19 @@ static IrStatus lower_graph_outputs(LowerCtx *c) {
 
 IrStatus cg_lower(const Graph *g, DiagSink *d, NestProgram **out) {
   *out = NULL;
-  LowerCtx c = {g, cg_nest_new(g->name), d, ir_malloc(((size_t)g->nvalues + 1) * sizeof(int))};
+  LowerCtx c = {g, cg_nest_new(g->name), d, ir_malloc(((size_t)g->nvalues + 1) * sizeof(int)), NULL};
   if (!c.p || !c.buf_of) {
     cg_nest_free(c.p);
     ir_free(c.buf_of);
     return diag_oom(d, g->loc);
   }
   for (int i = 0; i < g->nvalues; i++) c.buf_of[i] = -1;
-  IrStatus st = place_signature(&c);
+  IrStatus st = cg_place_begin(&c);
+  if (st == IR_OK) st = place_signature(&c);
   if (st == IR_OK) st = lower_region(&c, g->body);
   if (st == IR_OK) st = lower_graph_outputs(&c);
+  if (st == IR_OK) cg_place_end(&c);
+  cg_place_free(&c);
   ir_free(c.buf_of);
   if (st != IR_OK) {
     cg_nest_free(c.p);

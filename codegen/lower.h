@@ -1,8 +1,9 @@
 /* lower.h — lowering a verified graph to the loop-nest IR (codegen/nest.h): one LowerFn per
  * op in a table indexed by op (codegen/lower.c), the functions themselves in family files
  * (lower_elementwise.c, lower_linalg.c, lower_conv.c, lower_pool.c, lower_norm.c,
- * lower_reduce.c, lower_resize.c, lower_shape.c, lower_recurrent.c), and the helpers they
- * share. docs/codegen.md describes the result. */
+ * lower_reduce.c, lower_resize.c, lower_shape.c, lower_recurrent.c), the helpers they share,
+ * and where workspace buffers lie (lower_place.c, from the memory plan). docs/codegen.md
+ * describes the result. */
 #ifndef LATHE_CODEGEN_LOWER_H
 #define LATHE_CODEGEN_LOWER_H
 
@@ -22,12 +23,15 @@ bool cg_lower_has(int op);
 /* Nests covering at least this many elements run their outermost loop in parallel. */
 enum { CG_PARALLEL_MIN = 4096 };
 
+typedef struct LowerPlace LowerPlace;
+
 /* The state of one lowering. */
 typedef struct LowerCtx {
   const Graph *g;
   NestProgram *p;
   DiagSink *d;
   int *buf_of;        /* per ValueId: its buffer in p, or -1 not yet placed */
+  LowerPlace *place;  /* where workspace buffers go (lower_place.c) */
 } LowerCtx;
 
 /* Lowers node n of c->g into kernels appended to c->p; reads its inputs with cg_in, writes
@@ -37,7 +41,8 @@ typedef IrStatus (*LowerFn)(LowerCtx *c, const Node *n);
 /* The buffer holding value v (an input, weight or result already lowered). */
 int cg_in(LowerCtx *c, ValueId v);
 /* The buffer value v (a result of the node being lowered) is written to: placed already
- * (a graph output or a fused result) or new workspace. -1 when out of memory. */
+ * (a graph output or a fused result), the operand's buffer it reuses in place (the memory
+ * plan), or new workspace. -1 when out of memory. */
 int cg_out(LowerCtx *c, ValueId v);
 /* The type of value v. */
 static inline const TensorType *cg_type(const LowerCtx *c, ValueId v) { return &c->g->values[v].type; }
@@ -77,6 +82,26 @@ int64_t cg_phys_numel(const TensorType *t);
  * operands are unpacked into plain workspace for fn to read, blocked results computed into
  * plain workspace and packed into their buffers after (lower_layout.c). */
 IrStatus cg_lower_blocked(LowerCtx *c, const Node *n, LowerFn fn);
+
+/* Workspace placement from the memory plan (lower_place.c, docs/codegen.md): begin plans the
+ * graph; step_begin and step_end bracket the lowering of each top-level node (step: its
+ * position in the graph's body), giving its results their planned offsets and its other new
+ * buffers room free at its step (in a gap of the arena, else above it); end sets the
+ * workspace size (or, should a buffer not be where the plan says, falls back to one range per
+ * buffer with a note); free releases the state. begin and step_end report running out of
+ * memory. */
+IrStatus cg_place_begin(LowerCtx *c);
+void cg_place_step_begin(LowerCtx *c, int step);
+IrStatus cg_place_step_end(LowerCtx *c, const Node *n);
+void cg_place_end(LowerCtx *c);
+void cg_place_free(LowerCtx *c);
+/* The buffer of the operand value v's plan slot reuses in place (one NestBuf for both), or
+ * -1 for a buffer of its own. */
+int cg_place_shared(LowerCtx *c, ValueId v);
+/* Inside fused node `fused`, whose results' buffers are set: the element-wise chain ending in
+ * each result is computed into the result's buffer too, where no later node of the body reads
+ * what the buffer held before (its inner tensors need no scratch then). */
+void cg_place_body(LowerCtx *c, const Node *fused);
 
 /* The family lowerings (one per op; shared by ops of one shape). */
 IrStatus cg_lower_binary(LowerCtx *c, const Node *n);

@@ -61,13 +61,15 @@ IrStatus pass_run_pipeline(Graph *g, const Pass *const *passes, int n, const Pip
 
 /* ---- the memory plan (passes/plan.c) ------------------------------------------------------------- */
 
-/* Where one workspace tensor (a result of a top-level node that is not a graph output) lives. */
+/* Where one workspace tensor (a result of a top-level node that is not a graph output nor a
+ * view of an input, weight or output) lives. */
 typedef struct MemSlot {
   ValueId value;   /* the tensor */
   int64_t offset;  /* bytes from the arena's base (a multiple of 64) */
   int64_t size;    /* bytes (ir_type_bytes) */
   int first, last; /* steps (positions in the graph's body) of its definition and last use */
-  ValueId shares;  /* -1, or the operand whose buffer it reuses in place */
+  ValueId shares;  /* -1, or the operand whose buffer it reuses (in place, or as a view) */
+  bool view;       /* a view of shares (reshape and the like): the same buffer, no bytes of its own */
 } MemSlot;
 
 typedef struct MemPlan {
@@ -81,6 +83,12 @@ typedef struct MemPlan {
 /* Plans g's workspace (what pass "plan" does); *out receives a new plan (pass_plan_free). */
 IrStatus pass_plan_compute(const Graph *g, MemPlan **out, DiagSink *d);
 void pass_plan_free(MemPlan *p);
+/* Offsets for n more buffers (sizes[i] bytes) that live only during step `step` of p's
+ * schedule: largest first, each in the smallest gap among p's tensors live at that step and
+ * the ones placed before it, else above them (64-byte aligned), into offsets[]; *end receives
+ * the end of the highest buffer live at that step. Reports only running out of memory. */
+IrStatus pass_plan_place_extra(const MemPlan *p, int step, int n, const int64_t *sizes, int64_t *offsets,
+                               int64_t *end, DiagSink *d);
 /* Prints one line per slot, then `arena: A bytes, naive: N bytes, lower bound: L bytes`. */
 void pass_plan_print(FILE *out, const Graph *g, const MemPlan *p);
 

@@ -369,6 +369,46 @@ static void test_plan(void **state) {
   ir_graph_free(g);
 }
 
+/* Views in the plan, worked out by hand. Steps: 0 %w, 1 %v = reshape(%x) (a view of an input:
+ * no slot), 2 %a = matmul(%v, %w) (128 B), 3 %r = reshape(%a) (a view: %a's buffer, 2..5),
+ * 4 %b = relu(%r): not in place (%r still reads the buffer at step 5), 5 %c = add(%r, %b) in
+ * place of %r, its first operand whose buffer ends there (the buffer of %a and %r), 6 %e an
+ * output. Buffers: {a, r, c} 128 B 2..6, {b} 128 B 4..5. N = 384 (a, b, c), L = A = 256. */
+static void test_plan_views(void **state) {
+  (void)state;
+  Graph *g = load("lathe 1\n"
+                  "graph @g(%x: f32[4]) -> (%e: f32[32]) {\n"
+                  "  %w = const dense<0.5> : f32[4,32]\n"
+                  "  %v = reshape(%x) {shape = [1, 4]} : f32[1,4]\n"
+                  "  %a = matmul(%v, %w) : f32[1,32]\n"
+                  "  %r = reshape(%a) {shape = [32]} : f32[32]\n"
+                  "  %b = relu(%r) : f32[32]\n"
+                  "  %c = add(%r, %b) : f32[32]\n"
+                  "  %e_v = sigmoid(%c) : f32[32]\n"
+                  "  return %e_v\n"
+                  "}\n");
+  MemPlan *p;
+  assert_int_equal(pass_plan_compute(g, &p, &sink), IR_OK);
+  assert_int_equal(p->nslots, 4); /* a, r, b, c */
+  assert_int_equal(p->naive, 384);
+  assert_int_equal(p->lower, 256);
+  assert_int_equal(p->arena, 256);
+  const MemSlot *a = &p->slots[0], *r = &p->slots[1], *b = &p->slots[2], *c = &p->slots[3];
+  assert_true(r->view);
+  assert_int_equal(r->shares, a->value);
+  assert_int_equal(r->offset, a->offset);
+  assert_int_equal(r->last, 5);
+  assert_int_equal(b->shares, -1);
+  assert_int_equal(b->last, 5);
+  assert_true(b->offset != a->offset);
+  assert_false(c->view);
+  assert_int_equal(c->shares, r->value);
+  assert_int_equal(c->offset, a->offset);
+  assert_int_equal(c->last, 6);
+  pass_plan_free(p);
+  ir_graph_free(g);
+}
+
 /* A pass that breaks the graph: it doubles the first constant. */
 static IrStatus run_break(Graph *g, PassCtx *c) {
   for (int i = 0; i < g->body->nnodes; i++) {
@@ -474,6 +514,7 @@ int main(void) {
       cmocka_unit_test(test_bnfold),        cmocka_unit_test(test_fuse_epilogue),
       cmocka_unit_test(test_fuse_elementwise), cmocka_unit_test(test_fuse_patterns),
       cmocka_unit_test(test_plan),
+      cmocka_unit_test(test_plan_views),
       cmocka_unit_test(test_verify_each),   cmocka_unit_test(test_out_of_memory),
       cmocka_unit_test(test_levels),
   };
