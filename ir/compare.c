@@ -33,7 +33,8 @@ bool ir_compare(const TensorType *t, const void *got, const void *want, const Ir
     if (a[k] == b[k]) diff = 0; /* equal infinities */
     if (diff > out->max_abs) out->max_abs = diff;
     if (b[k] != 0 && !isnan(b[k]) && diff / fabs(b[k]) > out->max_rel) out->max_rel = diff / fabs(b[k]);
-    bool same = diff == 0 || (is_float && diff <= tol->atol + tol->rtol * fabs(b[k]));
+    /* isfinite: against an infinite want, rtol |want| would admit anything, -inf included. */
+    bool same = diff == 0 || (is_float && isfinite(diff) && diff <= tol->atol + tol->rtol * fabs(b[k]));
     if (same) continue;
     if (out->bad++ == 0) {
       out->first_bad = k;

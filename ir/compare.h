@@ -7,7 +7,8 @@
 #include "ir/ir.h"
 
 /* How far a float result may be from its reference: |got - want| <= atol + rtol |want|
- * (NaN matches NaN). Other dtypes must match exactly. */
+ * (equal values, infinities included, and NaN against NaN match; a NaN against a number or
+ * an infinity against anything else never does). Other dtypes must match exactly. */
 typedef struct IrTolerance {
   double rtol, atol;
 } IrTolerance;

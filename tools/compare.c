@@ -10,6 +10,7 @@
 #include "ir/interp.h"
 #include "ir/printer.h"
 #include "lathe/runtime.h"
+#include "passes/pass.h"
 #include "tools/commands.h"
 
 const IrTolerance compare_default_tol = {1e-5, 1e-6};
@@ -23,40 +24,53 @@ static IrStatus load_model(const char *path, Graph **g, DiagSink *d) {
 }
 
 /* Makes the results of g's top-level nodes, in graph order, g's outputs in place of its own:
- * every named result but those of const nodes and those with a blocked layout (which a
- * signature cannot have; counted in *skipped). A value of a type the compiled backends refuse
- * is an error naming it. */
-static IrStatus tap_every_value(Graph *g, int *skipped, DiagSink *d) {
+ * every named result but those of const nodes. A result with a blocked layout (which a
+ * signature cannot have) is tapped through a new reorder node to row-major placed right after
+ * its definition. (*origin)[k] receives the value output k shows (arena memory). A value of a
+ * type the compiled backends refuse is an error naming it. */
+static IrStatus tap_every_value(Graph *g, ValueId **origin, DiagSink *d) {
   int cap = 0, n = 0;
-  *skipped = 0;
   for (int i = 0; i < g->body->nnodes; i++) cap += g->nodes[g->body->nodes[i]].noutputs;
   ValueId *results = ir_arena_alloc(&g->arena, sizeof(ValueId) * (size_t)(cap + 1));
   const char **names = ir_arena_alloc(&g->arena, sizeof(char *) * (size_t)(cap + 1));
   Loc *locs = ir_arena_alloc(&g->arena, sizeof(Loc) * (size_t)(cap + 1));
   TensorType *types = ir_arena_alloc(&g->arena, sizeof(TensorType) * (size_t)(cap + 1));
-  if (!results || !names || !locs || !types) return diag_oom(d, g->loc);
+  *origin = ir_arena_alloc(&g->arena, sizeof(ValueId) * (size_t)(cap + 1));
+  if (!results || !names || !locs || !types || !*origin) return diag_oom(d, g->loc);
   for (int i = 0; i < g->body->nnodes; i++) {
-    const Node *node = &g->nodes[g->body->nodes[i]];
-    if (node->op == OP_CONST) continue;
-    for (int k = 0; k < node->noutputs; k++) {
-      const Value *v = &g->values[node->outputs[k]];
-      if (!v->name) continue; /* written "_": never used */
-      if (v->type.quant || v->type.dtype == DT_F16 || v->type.dtype == DT_BF16) {
+    NodeId id = g->body->nodes[i];
+    if (g->nodes[id].op == OP_CONST) continue;
+    int nout = g->nodes[id].noutputs, at = i;
+    for (int k = 0; k < nout; k++) {
+      ValueId x = g->nodes[id].outputs[k];
+      const Value v = g->values[x]; /* adding values moves g->values */
+      Loc loc = g->nodes[id].loc;
+      if (!v.name) continue; /* written "_": never used */
+      if (v.type.quant || v.type.dtype == DT_F16 || v.type.dtype == DT_BF16) {
         char buf[256];
-        diag_error(d, node->loc,
-                   "--compare: %%%s has type %s; the compiled backends do not handle %s, so it cannot be compared",
-                   v->name, ir_type_str(&v->type, buf, sizeof buf), v->type.quant ? "quantized tensors" : "f16 and bf16");
+        diag_error(d, loc, "--compare: %%%s has type %s; the compiled backends do not handle %s, so it cannot be compared",
+                   v.name, ir_type_str(&v.type, buf, sizeof buf), v.type.quant ? "quantized tensors" : "f16 and bf16");
         return IR_ERR_INPUT;
       }
-      if (v->type.layout) {
-        (*skipped)++;
-        continue;
+      ValueId shown = x;
+      if (v.type.layout) {
+        TensorType plain = v.type;
+        plain.layout = NULL;
+        const char *name = pass_fresh_name(g, v.name);
+        NodeId r = name ? ir_graph_add_node(g, OP_REORDER, 1, 1, loc) : -1;
+        shown = r >= 0 ? ir_graph_add_value(g, name, &plain, VAL_RESULT, loc) : -1;
+        if (shown < 0 || !pass_insert_node(g, g->body, ++at, r)) return diag_oom(d, loc);
+        g->nodes[r].inputs[0] = x;
+        g->nodes[r].outputs[0] = shown;
+        g->values[shown].def = r;
       }
-      results[n] = node->outputs[k];
-      names[n] = v->name;
-      locs[n] = v->loc;
-      types[n++] = v->type;
+      (*origin)[n] = x;
+      results[n] = shown;
+      names[n] = g->values[shown].name;
+      locs[n] = loc;
+      types[n++] = g->values[shown].type;
     }
+    i = at; /* past the reorders made */
   }
   if (n > IR_MAX_OPERANDS) {
     diag_error(d, g->loc, "--compare: the model has %d values to compare; an artifact has at most %d outputs", n,
@@ -71,11 +85,11 @@ static IrStatus tap_every_value(Graph *g, int *skipped, DiagSink *d) {
   return IR_OK;
 }
 
-/* Runs the tapped graph g on the interpreter and the artifact at so on the inputs ins, and
- * compares every tap; reports the first beyond tol. *nodes receives how many nodes were
- * compared. */
-static IrStatus compare_taps(const Graph *g, const char *so, const RunPort *ins, const IrTolerance *tol, int *nodes,
-                             DiagSink *d) {
+/* Runs the tapped graph g (origin[k]: the value output k shows) on the interpreter and the
+ * artifact at so on the inputs ins, and compares every tap; reports the first beyond tol.
+ * *nodes receives how many nodes were compared. */
+static IrStatus compare_taps(const Graph *g, const ValueId *origin, const char *so, const RunPort *ins,
+                             const IrTolerance *tol, int *nodes, DiagSink *d) {
   int nout = g->body->nresults;
   lathe_model *m = NULL;
   RunPort *outs = NULL;
@@ -90,7 +104,7 @@ static IrStatus compare_taps(const Graph *g, const char *so, const RunPort *ins,
   *nodes = 0;
   NodeId last = -1;
   for (int k = 0; st == IR_OK && k < nout; k++) {
-    const Value *v = &g->values[g->body->results[k]];
+    const Value *v = &g->values[origin[k]];
     const Node *node = &g->nodes[v->def];
     *nodes += v->def != last;
     last = v->def;
@@ -116,23 +130,22 @@ IrStatus run_compare(const char *path, const char *const *specs, int nspecs, uin
   Graph *ref = NULL, *compiled = NULL;
   RunPort *ins = NULL, *outs = NULL;
   char *so = NULL;
-  int skipped = 0, skipped2 = 0, nodes = 0;
+  ValueId *origin = NULL, *origin2 = NULL;
+  int nodes = 0;
   IrStatus st = load_model(path, &ref, d);
   if (st == IR_OK) st = load_model(path, &compiled, d); /* the passes and the lowering change it */
-  if (st == IR_OK) st = tap_every_value(ref, &skipped, d);
-  if (st == IR_OK) st = tap_every_value(compiled, &skipped2, d);
+  if (st == IR_OK) st = tap_every_value(ref, &origin, d);
+  if (st == IR_OK) st = tap_every_value(compiled, &origin2, d);
   if (st == IR_OK) st = graph_ports(ref, &ins, &outs, d);
   if (st == IR_OK) st = fill_inputs(ins, ref->body->nparams, specs, nspecs, seed, d);
   if (st == IR_OK && ref->body->nresults > 0) {
     if (!(so = temp_so_path(d))) st = IR_ERR_INPUT;
     if (st == IR_OK) st = compile_graph_so(compiled, path, 0, so, d);
-    if (st == IR_OK) st = compare_taps(ref, so, ins, tol, &nodes, d);
+    if (st == IR_OK) st = compare_taps(ref, origin, so, ins, tol, &nodes, d);
   }
   if (st == IR_OK) {
-    printf("%d node%s (%d value%s) compared, all within tolerance (rtol %g, atol %g)", nodes, nodes == 1 ? "" : "s",
+    printf("%d node%s (%d value%s) compared, all within tolerance (rtol %g, atol %g)\n", nodes, nodes == 1 ? "" : "s",
            ref->body->nresults, ref->body->nresults == 1 ? "" : "s", tol->rtol, tol->atol);
-    if (skipped) printf("; %d value%s with a blocked layout not compared", skipped, skipped == 1 ? "" : "s");
-    putchar('\n');
   }
   if (so) remove(so);
   free(so);

@@ -68,6 +68,17 @@ done
 expect "compare leaves no temporary file" test -z "$(ls "$tmp/t")"
 check "compare digits with --in" 0 'compared, all within tolerance' -- \
   "$lathe" run --compare "$digits" --in input="$src/tests/cli/digit_first.npy"
+# Blocked layouts: %b and %r are shown through a reorder to row-major; 3 nodes, 3 values.
+cat >"$tmp/lay.lathe" <<'LATHE'
+lathe 1
+graph @lay(%x: f32[1,16,2,2]) -> (%y: f32[1,16,2,2]) {
+  %b = reorder(%x) : f32[1,16,2,2] layout(nChw16c)
+  %r = relu(%b) : f32[1,16,2,2] layout(nChw16c)
+  %y = reorder(%r) : f32[1,16,2,2]
+  return %y
+}
+LATHE
+check "compare blocked layouts" 0 '^3 nodes \(3 values\) compared, all within tolerance' -- "$lathe" run --compare "$tmp/lay.lathe"
 check "compare --tolerance" 0 'all within tolerance \(rtol 0.5, atol 0.05\)' -- "$lathe" run --compare "$models/mlp.lathe" --tolerance=0.5
 # The compiled copy runs the -O0 pipeline, which holds test-perturb only under LATHE_TEST_PASSES=1:
 # %h4 (and all after it) is 1 more there than on the interpreter; %h4 is the first in graph order.
