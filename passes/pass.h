@@ -9,6 +9,7 @@
 #ifndef LATHE_PASSES_PASS_H
 #define LATHE_PASSES_PASS_H
 
+#include "ir/compare.h"
 #include "ir/op.h"
 
 struct MemPlan;
@@ -33,6 +34,14 @@ typedef struct Pass {
 extern const Pass pass_fold, pass_dce, pass_cse, pass_simplify, pass_bnfold, pass_fuse_patterns,
     pass_fuse_epilogue, pass_fuse_elementwise, pass_plan;
 
+/* Test-only (passes/test_perturb.c): adds 1 to the f32 value named by the environment variable
+ * LATHE_TEST_PERTURB (every use of it, graph outputs included, then reads the sum); does nothing
+ * when that is unset. It is in the pipeline only when pass_test_enabled(), so that the tests of
+ * `lathe opt --bisect` and `lathe run --compare` have a known wrong result to find. */
+extern const Pass pass_test_perturb;
+/* True when the environment has LATHE_TEST_PASSES=1: the test-only passes are in the pipeline. */
+bool pass_test_enabled(void);
+
 /* ---- the pipeline (passes/pipeline.c) ---------------------------------------------------------- */
 
 /* Every pass, in pipeline order; *count receives how many. */
@@ -43,6 +52,17 @@ const Pass *pass_lookup(const char *name);
  * many. -O0 runs nothing, -O1 canonicalizes, -O2 canonicalizes, fuses and plans memory. */
 const Pass *const *pass_level(int level, int *count);
 
+/* The tolerance of verify_each and bisect when none is given: rtol 1e-3, atol 1e-4. */
+extern const IrTolerance pass_default_tol;
+
+/* What a bisecting run (PipelineOpts.bisect) found. */
+typedef struct PassBisect {
+  int position;     /* of the first pass after which an output is beyond the tolerance, from 1; 0: none */
+  const char *pass; /* its name; NULL: no pass changed the outputs */
+  int output;       /* the first such output (an index into the graph's outputs) */
+  IrDiff diff;      /* that output against the input graph's */
+} PassBisect;
+
 /* How pass_run_pipeline reports and checks as it goes. */
 typedef struct PipelineOpts {
   FILE *dump;               /* where --print-after* dumps and --time-passes lines go (stderr when NULL) */
@@ -50,13 +70,19 @@ typedef struct PipelineOpts {
   const char *print_after;  /* print the IR after the pass of this name (NULL: none) */
   bool time_passes;         /* print each pass's time */
   bool verify_each;         /* after each pass: verifier, then the interpreter against the input graph */
-  uint64_t seed;            /* verify_each: seed of the random inputs */
+  uint64_t seed;            /* verify_each, bisect: seed of the random inputs */
+  const void *const *inputs;/* verify_each, bisect: the inputs (physical form); NULL: random from seed */
+  const IrTolerance *tol;   /* verify_each, bisect: NULL: pass_default_tol */
+  PassBisect *bisect;       /* non-NULL: compare after each pass as verify_each does, but record the
+                               first difference here and stop there with IR_OK */
 } PipelineOpts;
 
 /* Runs passes[0..n) on g in order. After a failing pass it stops and returns its status.
  * With verify_each, the graph's outputs on seeded random inputs are computed before the
- * first pass and compared after each pass (floats: |got - want| <= 1e-4 + 1e-3 |want|;
- * other dtypes exactly); a difference is an error naming the pass and the output. */
+ * first pass and compared after each pass (ir_compare; floats by default within
+ * 1e-4 + 1e-3 |want|, other dtypes exactly); a difference is an error naming the pass and
+ * the output. With bisect, the same comparison after each pass records the first difference
+ * instead (the verifier runs after each pass with either). */
 IrStatus pass_run_pipeline(Graph *g, const Pass *const *passes, int n, const PipelineOpts *o, PassCtx *c);
 
 /* ---- the memory plan (passes/plan.c) ------------------------------------------------------------- */

@@ -1,7 +1,10 @@
 /* cli.c — what every command of the `lathe` tool shares: statuses to exit codes, the
- * usage-error message with its help hint, and the pass flags of `lathe opt` and `compile`. */
+ * usage-error message with its help hint, the pass flags of `lathe opt` and `compile`, and
+ * the --tolerance of `lathe opt --bisect` and `lathe run --compare`. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "passes/pass.h"
@@ -107,7 +110,8 @@ IrStatus pass_flags_run(Graph *g, const PassFlags *f, int default_level, DiagSin
     const Pass *const *level = pass_level(f->level >= 0 ? f->level : default_level, &count);
     for (int i = 0; i < count; i++) list[n++] = level[i];
   }
-  PipelineOpts o = {stderr, f->print_after_all, f->print_after, f->time_passes, f->verify_each, 0};
+  PipelineOpts o = {stderr, f->print_after_all, f->print_after, f->time_passes, f->verify_each, 0, f->inputs, f->tol,
+                    f->bisect};
   PassCtx c = {d, false, NULL};
   IrStatus st = pass_run_pipeline(g, list, n, &o, &c);
   if (st == IR_OK && f->memory_map) {
@@ -118,4 +122,23 @@ IrStatus pass_flags_run(Graph *g, const PassFlags *f, int default_level, DiagSin
   }
   pass_plan_free(c.plan);
   return st;
+}
+
+/* ---- tolerances ------------------------------------------------------------------------------ */
+
+bool tolerance_parse(const char *cmd, const char *arg, IrTolerance *tol) {
+  char *end;
+  double r = strtod(arg, &end), a = r / 10;
+  if (end != arg && *end == ',') {
+    const char *s = end + 1;
+    a = strtod(s, &end);
+    if (end == s) end = (char *)s - 1; /* nothing after the comma: bad */
+  }
+  if (end == arg || *end || !(r >= 0) || !(a >= 0) || isinf(r) || isinf(a)) {
+    usage_error(cmd, "--tolerance needs RTOL or RTOL,ATOL (non-negative numbers), not '%s'", arg);
+    return false;
+  }
+  tol->rtol = r;
+  tol->atol = a;
+  return true;
 }

@@ -107,18 +107,17 @@ typedef struct CompileOpts {
   PassFlags passes;
 } CompileOpts;
 
-/* Runs the passes, lowers, then writes every wanted kind to BASE.ext (and the sidecar). The
- * C-side files are complete under temporary names before the LLVM backend writes its own
- * (each safely); they are renamed into place only when that succeeded too. */
-static IrStatus compile(const CompileOpts *o, DiagSink *d) {
-  Graph *g = NULL;
+/* Runs the passes on g (o->model names its source), lowers, then writes every wanted kind to
+ * BASE.ext (and the sidecar). The C-side files are complete under temporary names before the
+ * LLVM backend writes its own (each safely); they are renamed into place only when that
+ * succeeded too. */
+static IrStatus compile_graph(Graph *g, const CompileOpts *o, DiagSink *d) {
   NestProgram *p = NULL;
   CgArtifact a;
   memset(&a, 0, sizeof a);
   IrOutFile files[NKINDS + 1];
   memset(files, 0, sizeof files);
-  IrStatus st = ir_load(d, o->model, LOAD_VERIFY | LOAD_WEIGHTS, &g);
-  if (st == IR_OK) st = pass_flags_run(g, &o->passes, 2, d);
+  IrStatus st = pass_flags_run(g, &o->passes, 2, d);
   if (st == IR_OK) st = cg_lower(g, d, &p);
   if (st == IR_OK) st = cg_artifact_init(&a, g, p, o->name, o->model, "c", o->weights != NULL, d);
   size_t blen = strlen(o->base);
@@ -163,24 +162,41 @@ static IrStatus compile(const CompileOpts *o, DiagSink *d) {
   for (int i = 0; i < NKINDS; i++) free(paths[i]);
   cg_artifact_free(&a);
   cg_nest_free(p);
+  return st;
+}
+
+/* Loads the model o->model and compiles it (compile_graph). */
+static IrStatus compile(const CompileOpts *o, DiagSink *d) {
+  Graph *g = NULL;
+  IrStatus st = ir_load(d, o->model, LOAD_VERIFY | LOAD_WEIGHTS, &g);
+  if (st == IR_OK) st = compile_graph(g, o, d);
   ir_graph_free(g);
   return st;
 }
 
-IrStatus compile_model_so(const char *model, const char *so_path, DiagSink *d) {
+IrStatus compile_graph_so(Graph *g, const char *source, int level, const char *so_path, DiagSink *d) {
   CompileOpts o;
   memset(&o, 0, sizeof o);
   pass_flags_init(&o.passes);
+  o.passes.level = level;
   size_t n = strlen(so_path);
   char *base = n > 3 && !strcmp(so_path + n - 3, ".so") ? strdup(so_path) : NULL;
   if (!base) return diag_oom(d, loc_none()); /* callers pass a path ending in .so */
   base[n - 3] = 0;
-  o.model = model;
+  o.model = source;
   o.base = base;
   o.quiet = true;
   o.want[kind_by_name("so", 2)] = true;
-  IrStatus st = compile(&o, d);
+  IrStatus st = compile_graph(g, &o, d);
   free(base);
+  return st;
+}
+
+IrStatus compile_model_so(const char *model, const char *so_path, DiagSink *d) {
+  Graph *g = NULL;
+  IrStatus st = ir_load(d, model, LOAD_VERIFY | LOAD_WEIGHTS, &g);
+  if (st == IR_OK) st = compile_graph_so(g, model, -1, so_path, d);
+  ir_graph_free(g);
   return st;
 }
 

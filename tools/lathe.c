@@ -27,10 +27,12 @@ static const char *const main_usage =
     "commands:\n"
     "  check FILE       parse and verify a model and its weights; print a summary\n"
     "  print FILE       print a model in canonical form (what the printer writes)\n"
-    "  run FILE         run a model compiled, on the interpreter (--interp), or a FILE.so\n"
+    "  run FILE         run a model compiled, on the interpreter (--interp), or a FILE.so;\n"
+    "                   --compare: the first node whose compiled result is not the interpreter's\n"
     "  import FILE      import an ONNX model: its text IR and weights (-o OUT.lathe)\n"
     "  compile FILE     compile a model to C and a header (-o BASE, --emit=c,header,nest)\n"
-    "  opt FILE         run graph passes (-O0/-O1/-O2, --passes=...) and write the result\n"
+    "  opt FILE         run graph passes (-O0/-O1/-O2, --passes=...) and write the result;\n"
+    "                   --bisect: the first pass that changes the outputs\n"
     "  dot FILE         write a Graphviz drawing of a model (fused ops as clusters)\n"
     "  asm FILE.s       assemble a systolic-unit listing into a program (-o FILE.bin)\n"
     "  disasm FILE.bin  print a systolic program's listing\n"
@@ -66,12 +68,21 @@ static const char *const print_usage =
 static const char *const run_usage =
     "usage: lathe run FILE.lathe [--interp] [options]\n"
     "       lathe run FILE.so [options]\n"
+    "       lathe run --compare FILE.lathe|FILE.onnx [--in NAME=FILE.npy]... [--seed N]\n"
+    "                 [--tolerance=RTOL[,ATOL]]\n"
     "\n"
     "Runs the model in FILE.lathe compiled to native code (-O2, the host's CPU; a temporary\n"
     "shared object, removed afterwards) or on the reference interpreter (--interp), or the\n"
     "compiled artifact FILE.so\n"
     "(checked before it is loaded: docs/abi.md) through liblathe_rt, and prints a summary of\n"
     "each output (shape, min, max, mean, argmax and the first values).\n"
+    "\n"
+    "With --compare, the model is compiled at -O0 (every node kept) with every node's result\n"
+    "made an output, run beside the interpreter on the same inputs, and every result compared\n"
+    "in graph order: it prints `N nodes (M values) compared, all within tolerance` and exits\n"
+    "0, or names the first node whose result differs beyond the tolerance (its file:line:col,\n"
+    "or for FILE.onnx, imported in memory, its ONNX node name) with the largest differences\n"
+    "and exits 1. docs/debugging.md has examples.\n"
     "\n"
     "options:\n"
     "  --interp             run a .lathe model on the reference interpreter\n"
@@ -80,6 +91,10 @@ static const char *const run_usage =
     "  --seed N             inputs not given with --in are random, from this seed (default 0):\n"
     "                       floats uniform in [-1, 1), integers in [0, 10), bools 0 or 1\n"
     "  --weights FILE       (FILE.so) the sidecar weights of a model compiled with --weights=file\n"
+    "  --compare            compare every node's compiled result with the interpreter's\n"
+    "  --tolerance=R[,A]    (--compare) floats agree when |compiled - interpreted| <=\n"
+    "                       A + R |interpreted| (default 1e-5,1e-6; A defaults to R/10);\n"
+    "                       other dtypes must match exactly\n"
     "  -h, --help           print this help\n"
     "\n"
     "A FILE ending in .so, or starting as an ELF file does, is run as a compiled artifact.\n";
@@ -227,66 +242,6 @@ typedef struct RunOpts {
   uint64_t seed;         /* for inputs not given with --in */
 } RunOpts;
 
-/* One input or output of the model being run: its name, its row-major type and a buffer of
- * that type (the form .npy files and compiled models use). */
-typedef struct RunPort {
-  const char *name;
-  TensorType type;
-  void *data;
-} RunPort;
-
-/* Allocates each port's buffer (zeroed); false when out of memory. */
-static bool ports_alloc(RunPort *ports, int n) {
-  for (int i = 0; i < n; i++) {
-    ports[i].data = calloc(1, (size_t)ir_type_bytes(&ports[i].type) + 1);
-    if (!ports[i].data) return false;
-  }
-  return true;
-}
-
-static void ports_free(RunPort *ports, int n) {
-  for (int i = 0; ports && i < n; i++) free(ports[i].data);
-  free(ports);
-}
-
-/* Binds one --in NAME=FILE: reads the file into the input port named NAME. */
-static IrStatus bind_input(RunPort *ins, int nin, const char *spec, DiagSink *d) {
-  const char *eq = strchr(spec, '=');
-  if (!eq) return IR_ERR_USAGE;
-  size_t len = (size_t)(eq - spec);
-  if (len && spec[0] == '%') { spec++; len--; }
-  for (int i = 0; i < nin; i++) {
-    if (strlen(ins[i].name) != len || memcmp(ins[i].name, spec, len) != 0) continue;
-    Tensor t;
-    IrBuffer *buf;
-    IrStatus st = npy_read(eq + 1, &t, &buf, d);
-    if (st != IR_OK) return st;
-    if (!ir_type_equal(&t.type, &ins[i].type)) {
-      char a[256], b[256];
-      diag_error(d, loc_file(eq + 1), "input %%%s needs %s but the file holds %s", ins[i].name,
-                 ir_type_str(&ins[i].type, a, sizeof a), ir_type_str(&t.type, b, sizeof b));
-      ir_buffer_unref(buf);
-      return IR_ERR_INPUT;
-    }
-    memcpy(ins[i].data, t.data, (size_t)ir_type_bytes(&t.type));
-    ir_buffer_unref(buf);
-    return IR_OK;
-  }
-  diag_error(d, loc_none(), "--in %.*s: the model has no input named %%%.*s", (int)len, spec, (int)len, spec);
-  return IR_ERR_INPUT;
-}
-
-/* Fills the inputs: seeded random first, then the files given (so a file replaces its input). */
-static IrStatus fill_inputs(RunPort *ins, int nin, const RunOpts *o, DiagSink *d) {
-  uint64_t seed = o->seed;
-  for (int i = 0; i < nin; i++) ir_fill_random(&ins[i].type, ins[i].data, &seed);
-  for (int k = 0; k < o->nins; k++) {
-    IrStatus st = bind_input(ins, nin, o->ins[k], d);
-    if (st != IR_OK) return st;
-  }
-  return IR_OK;
-}
-
 /* Prints a summary of each output and, with --out-dir, writes it as DIR/NAME.npy. */
 static IrStatus report_outputs(RunPort *outs, int nout, const RunOpts *o, DiagSink *d) {
   if (o->out_dir && mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) {
@@ -311,36 +266,18 @@ static IrStatus run_interp(const char *path, const RunOpts *o, DiagSink *d) {
   IrStatus st = ir_load(d, path, LOAD_VERIFY | LOAD_WEIGHTS, &g);
   if (st != IR_OK) return st;
   int nin = g->body->nparams, nout = g->body->nresults;
-  RunPort *ins = calloc((size_t)nin + 1, sizeof *ins), *outs = calloc((size_t)nout + 1, sizeof *outs);
-  void **inputs = calloc((size_t)nin + 1, sizeof *inputs), **outputs = calloc((size_t)nout + 1, sizeof *outputs);
-  if (!ins || !outs || !inputs || !outputs) st = diag_oom(d, loc_none());
+  RunPort *ins = NULL, *outs = NULL;
+  void **inputs = NULL, **outputs = physical_alloc(g, false);
   /* The interpreter reads and writes the physical form (layouts); the ports hold row-major. */
-  for (int i = 0; st == IR_OK && i < nin; i++) {
-    const Value *v = &g->values[g->body->params[i]];
-    ins[i] = (RunPort){v->name, ir_type_plain(&v->type, v->type.dtype), NULL};
-    inputs[i] = calloc(1, (size_t)ir_type_bytes(&v->type) + 1);
-    if (!inputs[i]) st = diag_oom(d, loc_none());
-  }
-  for (int i = 0; st == IR_OK && i < nout; i++) {
-    const TensorType *t = &g->output_types[i];
-    outs[i] = (RunPort){g->output_names[i], ir_type_plain(t, t->dtype), NULL};
-    outputs[i] = calloc(1, (size_t)ir_type_bytes(t) + 1);
-    if (!outputs[i]) st = diag_oom(d, loc_none());
-  }
-  if (st == IR_OK && (!ports_alloc(ins, nin) || !ports_alloc(outs, nout))) st = diag_oom(d, loc_none());
-  if (st == IR_OK) st = fill_inputs(ins, nin, o, d);
-  for (int i = 0; st == IR_OK && i < nin; i++) {
-    const TensorType *t = &g->values[g->body->params[i]].type;
-    ir_tensor_pack(t, ins[i].data, t->dtype, inputs[i]);
-  }
+  st = graph_ports(g, &ins, &outs, d);
+  if (st == IR_OK) st = fill_inputs(ins, nin, o->ins, o->nins, o->seed, d);
+  if (st == IR_OK && (!outputs || !(inputs = physical_inputs(g, ins)))) st = diag_oom(d, loc_none());
   if (st == IR_OK) st = ir_interp_run(g, (const void *const *)inputs, outputs, d);
   for (int i = 0; st == IR_OK && i < nout; i++)
     ir_tensor_unpack(&g->output_types[i], outputs[i], outs[i].type.dtype, outs[i].data);
   if (st == IR_OK) st = report_outputs(outs, nout, o, d);
-  for (int i = 0; inputs && i < nin; i++) free(inputs[i]);
-  for (int i = 0; outputs && i < nout; i++) free(outputs[i]);
-  free(inputs);
-  free(outputs);
+  physical_free(inputs, nin);
+  physical_free(outputs, nout);
   ports_free(ins, nin);
   ports_free(outs, nout);
   ir_graph_free(g);
@@ -361,62 +298,17 @@ static bool is_artifact(const char *path) {
   return false;
 }
 
-/* Reports a runtime error as a diagnostic (its message names the file) and returns the status
- * the tool's exit code comes from: 70 for an internal error, 1 for all else. */
-static IrStatus rt_report(DiagSink *d, const lathe_error *err) {
-  diag_error(d, loc_none(), "%s", err->message);
-  return err->status == LATHE_ERR_INTERNAL ? IR_ERR_INTERNAL : IR_ERR_INPUT;
-}
-
-_Static_assert(LATHE_F32 == (int)DT_F32 && LATHE_BOOL == (int)DT_BOOL && LATHE_I64 == (int)DT_I64,
-               "lathe_dtype numbers the dtypes as the text IR does");
-
-/* Ports for the inputs or outputs a compiled model describes. */
-static RunPort *artifact_ports(const lathe_model *m, bool inputs, int n) {
-  RunPort *ports = calloc((size_t)n + 1, sizeof *ports);
-  for (int i = 0; ports && i < n; i++) {
-    const lathe_tensor_desc *t = inputs ? lathe_model_input(m, i) : lathe_model_output(m, i);
-    ports[i].name = t->name;
-    ports[i].type = (TensorType){(DType)t->dtype, t->rank, {0}, NULL, NULL};
-    memcpy(ports[i].type.dims, t->dims, sizeof ports[i].type.dims);
-  }
-  return ports;
-}
-
 /* Runs a compiled artifact through liblathe_rt: checked, loaded, run once, closed. */
 static IrStatus run_artifact(const char *path, const RunOpts *o, DiagSink *d) {
-  lathe_error err;
   lathe_model *m;
-  if (lathe_model_open(path, &m, &err) != LATHE_OK) return rt_report(d, &err);
-  IrStatus st = IR_OK;
-  if (o->weights && lathe_model_load_weights(m, o->weights, &err) != LATHE_OK) st = rt_report(d, &err);
+  IrStatus st = artifact_open(path, o->weights, &m, d);
+  if (st != IR_OK) return st;
   int nin = lathe_model_ninputs(m), nout = lathe_model_noutputs(m);
-  RunPort *ins = artifact_ports(m, true, nin), *outs = artifact_ports(m, false, nout);
-  const void **inputs = calloc((size_t)nin + 1, sizeof *inputs);
-  void **outputs = calloc((size_t)nout + 1, sizeof *outputs);
-  size_t *in_sizes = calloc((size_t)nin + 1, sizeof *in_sizes), *out_sizes = calloc((size_t)nout + 1, sizeof *out_sizes);
-  void *ws = lathe_model_alloc_workspace(m, &err);
-  if (st == IR_OK && !ws) st = rt_report(d, &err);
-  if (st == IR_OK && (!ins || !outs || !inputs || !outputs || !in_sizes || !out_sizes || !ports_alloc(ins, nin) ||
-                      !ports_alloc(outs, nout)))
-    st = diag_oom(d, loc_none());
-  if (st == IR_OK) st = fill_inputs(ins, nin, o, d);
-  for (int i = 0; st == IR_OK && i < nin; i++) {
-    inputs[i] = ins[i].data;
-    in_sizes[i] = lathe_model_input(m, i)->size;
-  }
-  for (int i = 0; st == IR_OK && i < nout; i++) {
-    outputs[i] = outs[i].data;
-    out_sizes[i] = lathe_model_output(m, i)->size;
-  }
-  if (st == IR_OK && lathe_model_run(m, NULL, inputs, in_sizes, outputs, out_sizes, ws, &err) != LATHE_OK)
-    st = rt_report(d, &err);
+  RunPort *ins = artifact_ports(m, true), *outs = artifact_ports(m, false);
+  if (!ins || !outs) st = diag_oom(d, loc_none());
+  if (st == IR_OK) st = fill_inputs(ins, nin, o->ins, o->nins, o->seed, d);
+  if (st == IR_OK) st = artifact_run(m, ins, outs, d);
   if (st == IR_OK) st = report_outputs(outs, nout, o, d);
-  lathe_model_free_workspace(ws);
-  free(inputs);
-  free(outputs);
-  free(in_sizes);
-  free(out_sizes);
   ports_free(ins, nin);
   ports_free(outs, nout);
   lathe_model_close(m);
@@ -424,28 +316,16 @@ static IrStatus run_artifact(const char *path, const RunOpts *o, DiagSink *d) {
 }
 
 /* Runs a .lathe model as native code: compiled (-O2, the native target) to a temporary shared
- * object in $TMPDIR (or /tmp), run by run_artifact, and removed afterwards, whatever happened.
- * Returns the tool's exit code. */
+ * object, run by run_artifact, and removed afterwards, whatever happened. Returns the tool's
+ * exit code. */
 static int run_compiled_model(const char *path, const RunOpts *o) {
-  const char *dir = getenv("TMPDIR");
-  if (!dir || !*dir) dir = "/tmp";
-  size_t n = strlen(dir) + 32;
-  char *so = malloc(n);
-  if (!so) { fputs("lathe: out of memory\n", stderr); return EXIT_INPUT; }
-  snprintf(so, n, "%s/lathe-run-XXXXXX.so", dir);
-  int fd = mkstemps(so, 3); /* reserves the name; the compiler renames its file over it */
-  if (fd < 0) {
-    fprintf(stderr, "lathe run: cannot make a temporary file in %s: %s\n", dir, strerror(errno));
-    free(so);
-    return EXIT_INPUT;
-  }
-  close(fd);
   DiagSink d;
   diag_init(&d, stderr);
-  IrStatus st = compile_model_so(path, so, &d);
+  char *so = temp_so_path(&d);
+  IrStatus st = so ? compile_model_so(path, so, &d) : IR_ERR_INPUT;
   if (st == IR_OK) st = run_artifact(so, o, &d);
-  else if (st == IR_ERR_INPUT && d.errors) fputs("lathe run: add --interp to run the model on the interpreter\n", stderr);
-  remove(so);
+  else if (st == IR_ERR_INPUT && d.errors && so) fputs("lathe run: add --interp to run the model on the interpreter\n", stderr);
+  if (so) remove(so);
   diag_free(&d);
   free(so);
   return exit_code(st);
@@ -456,8 +336,10 @@ static int cmd_run(int argc, char **argv) {
       {"help", no_argument, 0, 'h'},          {"interp", no_argument, 0, 'I'},
       {"in", required_argument, 0, 'i'},      {"out-dir", required_argument, 0, 'O'},
       {"seed", required_argument, 0, 'S'},    {"weights", required_argument, 0, 'W'},
+      {"compare", no_argument, 0, 'C'},       {"tolerance", required_argument, 0, 'T'},
       {0, 0, 0, 0}};
-  bool interp = false;
+  bool interp = false, compare = false, has_tol = false;
+  IrTolerance tol = compare_default_tol;
   RunOpts o = {calloc((size_t)argc + 1, sizeof(const char *)), 0, NULL, NULL, 0};
   int c;
   if (!o.ins) { fputs("lathe: out of memory\n", stderr); return EXIT_INPUT; }
@@ -472,6 +354,11 @@ static int cmd_run(int argc, char **argv) {
       break;
     case 'O': o.out_dir = optarg; break;
     case 'W': o.weights = optarg; break;
+    case 'C': compare = true; break;
+    case 'T':
+      has_tol = true;
+      if (!tolerance_parse("run", optarg, &tol)) { free(o.ins); return EXIT_USAGE; }
+      break;
     case 'S':
       o.seed = strtoull(optarg, &end, 0);
       if (*end || !*optarg) { free(o.ins); return usage_error("run", "--seed needs a number, not '%s'", optarg); }
@@ -483,7 +370,16 @@ static int cmd_run(int argc, char **argv) {
   const char *path = argv[optind];
   bool artifact = is_artifact(path);
   int code;
-  if (artifact && interp) {
+  if (has_tol && !compare) {
+    code = usage_error("run", "%s", "--tolerance goes with --compare");
+  } else if (compare && (interp || o.out_dir || o.weights || artifact)) {
+    code = usage_error("run", "%s", "--compare takes a .lathe or .onnx model, without --interp, --out-dir or --weights");
+  } else if (compare) {
+    DiagSink d;
+    diag_init(&d, stderr);
+    code = exit_code(run_compare(path, o.ins, o.nins, o.seed, &tol, &d));
+    diag_free(&d);
+  } else if (artifact && interp) {
     code = usage_error("run", "%s is a compiled artifact: --interp runs .lathe models", path);
   } else if (!artifact && o.weights) {
     code = usage_error("run", "%s", "--weights is for compiled artifacts; a .lathe model names its own weights");

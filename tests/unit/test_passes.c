@@ -436,7 +436,7 @@ static void test_verify_each(void **state) {
   DiagSink d;
   diag_start(&d);
   PassCtx c = {&d, false, NULL};
-  PipelineOpts o = {NULL, false, NULL, false, true, 3};
+  PipelineOpts o = {.verify_each = true, .seed = 3};
   int n;
   const Pass *const *o2 = pass_level(2, &n);
   assert_int_equal(pass_run_pipeline(g, o2, n, &o, &c), IR_OK);
