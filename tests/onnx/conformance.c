@@ -310,11 +310,11 @@ static bool optimize(Graph *g, char *why, size_t n) {
 static int run_sets(const char *dir, const Graph *g, lathe_model *m, const char *stage, char *why, size_t n) {
   struct dirent **sets = NULL;
   int nsets = scandir(dir, &sets, NULL, alphasort), datasets = 0, kind = RESULT_PASS;
+  for (int s = 0; s < nsets; s++) datasets += !strncmp(sets[s]->d_name, "test_data_set_", 14);
   for (int s = 0; s < nsets && kind == RESULT_PASS; s++) {
     if (strncmp(sets[s]->d_name, "test_data_set_", 14)) continue;
     char set_dir[4096 + 512];
     snprintf(set_dir, sizeof set_dir, "%s/%s", dir, sets[s]->d_name);
-    datasets++;
     TensorSet in = {0}, out = {0};
     bool ok = set_read(set_dir, "input", &in, why, n) && set_read(set_dir, "output", &out, why, n) &&
               run_set(g, m, &in, &out, why, n);
@@ -323,7 +323,7 @@ static int run_sets(const char *dir, const Graph *g, lathe_model *m, const char 
     if (!ok) {
       kind = RESULT_FAIL;
       char tmp[REASON];
-      snprintf(tmp, sizeof tmp, "%s%s%s%s", stage, sets[s]->d_name, ": ", why);
+      snprintf(tmp, sizeof tmp, "%s%s%s%s", stage, datasets > 1 ? sets[s]->d_name : "", datasets > 1 ? ": " : "", why);
       snprintf(why, n, "%s", tmp);
     }
   }

@@ -5,10 +5,15 @@
 # and run on the interpreter (`lathe run --interp`) on the model's seeded input; every output
 # must be within 1e-4 * max|ref| of ONNX Runtime's (npm onnxruntime-node, installed into
 # DATA_DIR/ort by install-ort.sh; ort_run.js runs it, compare.py compares).
-# One line per model, then `N passed, N failed, N skipped`. A model listed in
-# known_failures.txt (with its cause) is still run and counted as a failure, but only a failure
-# not listed there, or a listed model that passes, makes the run fail. Exit 77 (skipped, for
-# ctest) when python3-torch, node or ONNX Runtime is not available.
+# Then each model compiled as a user compiles it (`lathe compile -O2`, a native .so; the
+# compile time is printed) and run through liblathe_rt (`lathe run MODEL.so`): every output
+# must be within 2e-5 * max|interpreter| of the interpreter's and within 1e-4 * max|ref| of
+# ONNX Runtime's. One line per model and one per compiled model, then `N passed, N failed,
+# N skipped` (the interpreter's) and `compiled: N passed, N failed, N skipped`. A model listed
+# in known_failures.txt (MODEL, or MODEL:compiled for its compiled run, with the cause) is
+# still run and counted as a failure, but only a failure not listed there, or a listed model
+# that passes, makes the run fail. Exit 77 (skipped, for ctest) when python3-torch, node or
+# ONNX Runtime is not available.
 # usage: run.sh LATHE SOURCE_DIR DATA_DIR [MODEL...]
 set -u
 lathe=$1
@@ -20,16 +25,58 @@ here=$src/tests/real
 python=/usr/bin/python3 # Debian's, with python3-torch and python3-torchvision
 . "$here/../lib.sh"
 unexpected=0
+cpassed=0 cfailed=0 cskipped=0 # the compiled runs
+
+# The bound of compiled against interpreted outputs, relative to max |interpreter|: the
+# interpreter computes in double, compiled code in f32 (vectorized sums); tighter than the
+# 1e-4 bound against ONNX Runtime.
+COMPILED_RELATIVE=2e-5
+
+# cskip NAME REASON: a compiled run that could not be made; counted, never as passed.
+cskip() {
+  echo "SKIP $1: $2"
+  cskipped=$((cskipped + 1))
+}
+
+compiled_finish() {
+  echo "compiled: $cpassed passed, $cfailed failed, $cskipped skipped"
+}
 
 skip_all() {
-  for m in $models; do skip "$m" "$1"; done
+  for m in $models; do skip "$m" "$1"; cskip "$m:compiled" "$1"; done
   finish
+  compiled_finish
   exit 77
 }
 
-known_cause() { # prints the cause known_failures.txt gives for model $1, if any
+known_cause() { # prints the cause known_failures.txt gives for model $1 (or MODEL:compiled), if any
   sed -n "s/^$1[[:space:]]\{1,\}//p" "$here/known_failures.txt"
 }
+
+# report NAME OK RESULT: prints and counts the result of NAME (a model, or "MODEL:compiled"),
+# OK 0 when it passed; RESULT says why or what it measured. Counts into $passed/$failed, or
+# $cpassed/$cfailed for a compiled run. A known failure ($why set when failed) is still a failure.
+report() {
+  name=$1 ok=$2 result=$3
+  cause=$(known_cause "$name")
+  case $name in *:compiled) var=c ;; *) var= ;; esac
+  if [ "$ok" -eq 0 ] && [ -n "$cause" ]; then
+    echo "FAIL $name: passes but known_failures.txt lists it ($cause): remove it there; $result"
+    unexpected=$((unexpected + 1))
+    eval "${var}failed=\$((${var}failed + 1))"
+  elif [ "$ok" -eq 0 ]; then
+    echo "PASS $name: $result"
+    eval "${var}passed=\$((${var}passed + 1))"
+  else
+    if [ -n "$cause" ]; then echo "FAIL $name (known: $cause): $result"
+    else echo "FAIL $name: $result"; unexpected=$((unexpected + 1)); fi
+    sed 's/^/  | /' "$tmp/out" | head -20
+    eval "${var}failed=\$((${var}failed + 1))"
+  fi
+}
+
+# oneline: $tmp/out as one line ("a; b").
+oneline() { tr '\n' ';' <"$tmp/out" | sed 's/;$//; s/;/; /g'; }
 
 # The models, exported once; exported again when the export script or torch changes.
 if ! "$python" -c 'import torch, torchvision, numpy' 2>/dev/null; then
@@ -81,26 +128,28 @@ for m in $models; do
      step run "$lathe" run --interp "$dir/$m.lathe" --in "input=$data/$m.input.npy" --out-dir "$dir/lathe" &&
      step "onnx runtime" node "$here/ort_run.js" "$data/ort/node_modules" "$data/$m.onnx" "$data/$m.input.npy" "$dir/ort" &&
      step compare "$python" "$here/compare.py" "$dir/ort" "$dir/lathe"; then
-    result="$(tr '\n' ';' <"$tmp/out" | sed 's/;$//; s/;/; /g') ($(($(date +%s) - start)) s)"
-    cause=$(known_cause "$m")
-    if [ -n "$cause" ]; then
-      echo "FAIL $m: passes but known_failures.txt lists it ($cause): remove it there; $result"
-      failed=$((failed + 1)) unexpected=$((unexpected + 1))
-    else
-      echo "PASS $m: $result"
-      passed=$((passed + 1))
-    fi
+    report "$m" 0 "$(oneline) ($(($(date +%s) - start)) s)"
   else
-    cause=$(known_cause "$m")
-    if [ -n "$cause" ]; then
-      echo "FAIL $m (known: $cause): $why"
-    else
-      echo "FAIL $m: $why"
-      unexpected=$((unexpected + 1))
-    fi
-    sed 's/^/  | /' "$tmp/out" | head -20
-    failed=$((failed + 1))
+    report "$m" 1 "$why"
   fi
+  # Compiled: needs the imported model and both references.
+  if [ ! -d "$dir/lathe" ] || [ ! -d "$dir/ort" ]; then
+    cskip "$m:compiled" "no interpreted or ONNX Runtime outputs to compare with"
+    continue
+  fi
+  t0=$(date +%s.%N)
+  if step compile "$lathe" compile -O2 "$dir/$m.lathe" -o "$dir/$m.so"; then
+    ctime=$(echo "$t0 $(date +%s.%N)" | awk '{printf "%.1f", $2 - $1}')
+    if step "compiled run" "$lathe" run "$dir/$m.so" --in "input=$data/$m.input.npy" --out-dir "$dir/compiled" &&
+       step "compare with the interpreter" "$python" "$here/compare.py" "$dir/lathe" "$dir/compiled" "$COMPILED_RELATIVE" &&
+       vs_interp=$(oneline) &&
+       step "compare with ONNX Runtime" "$python" "$here/compare.py" "$dir/ort" "$dir/compiled"; then
+      report "$m:compiled" 0 "compiled in $ctime s; against the interpreter $vs_interp; against ONNX Runtime $(oneline)"
+      continue
+    fi
+  fi
+  report "$m:compiled" 1 "$why"
 done
 finish
+compiled_finish
 [ "$unexpected" -eq 0 ]

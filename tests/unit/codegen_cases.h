@@ -1,9 +1,10 @@
-/* codegen_cases.h — models of the ops lowered after the backends' first version (element-wise,
+/* codegen_cases.h — models of every lowered op: CODEGEN_FIRST_OP_CASES those of the backends'
+ * first version, CODEGEN_NEW_OP_CASES those lowered after (element-wise,
  * reductions, log_softmax, layer_norm, shape ops), each with the tolerance of its float results
  * (|compiled - interpreter| <= tol * (1 + |interpreter|), the interpreter in double, compiled
  * code in f32; integers and bools exact). Shared by the C backend's test (test_codegen.c) and
- * the LLVM backend's (test_llvm_nest.c): CODEGEN_NEW_OP_CASES expands to initializers of their
- * {what, tol, text} case tables. Edge values (NaN, saturation, wrapping, negative axes and
+ * the LLVM backend's (test_llvm_nest.c), which run them with codegen_check.h: both macros
+ * expand to initializers of their {what, tol, text} case tables. Edge values (NaN, saturation, wrapping, negative axes and
  * indices, keepdims, broadcasting) come from constants, since the tests fill inputs at random. */
 #ifndef LATHE_TESTS_CODEGEN_CASES_H
 #define LATHE_TESTS_CODEGEN_CASES_H
@@ -23,6 +24,92 @@ static void uneven_parallel_for(void *pool, int64_t n, lathe_task_fn fn, void *c
   if (n > b) fn(ctx, b, n);
   uneven_calls++;
 }
+
+/* Tolerances of the first version's cases. */
+#define F32_TOL 1e-6 /* one rounding of f32 (2^-24 is 6e-8) with room for libm */
+#define SUM_TOL 1e-5 /* sums of up to a few hundred products in f32 */
+
+/* The ops of ops.def as of the backends' first version, with blocked and transposed layouts,
+ * a fused body, and outputs that are inputs, constants or repeated. */
+#define CODEGEN_FIRST_OP_CASES \
+    {"add broadcast", F32_TOL, "graph @m(%a: f32[2,3,4], %b: f32[3,1]) -> (%y: f32[2,3,4]) {\n" \
+                               "  %r = add(%a, %b) : f32[2,3,4]\n  return %r\n}\n"}, \
+    {"sub i32", 0, "graph @m(%a: i32[5], %b: i32[5]) -> (%y: i32[5]) {\n  %r = sub(%a, %b) : i32[5]\n  return %r\n}\n"}, \
+    {"mul i64 broadcast", 0, "graph @m(%a: i64[4,1], %b: i64[3]) -> (%y: i64[4,3]) {\n" \
+                             "  %r = mul(%a, %b) : i64[4,3]\n  return %r\n}\n"}, \
+    {"div f32", F32_TOL, "graph @m(%a: f32[6], %b: f32[6]) -> (%y: f32[6]) {\n  %r = div(%a, %b) : f32[6]\n  return %r\n}\n"}, \
+    {"div i32", 0, "graph @m(%a: i32[2,3], %b: i32[3]) -> (%y: i32[2,3]) {\n  %r = div(%a, %b) : i32[2,3]\n  return %r\n}\n"}, \
+    {"div u8", 0, "graph @m(%a: u8[7], %b: u8[7]) -> (%y: u8[7]) {\n  %r = div(%a, %b) : u8[7]\n  return %r\n}\n"}, \
+    {"relu f32", 0, "graph @m(%a: f32[3,5]) -> (%y: f32[3,5]) {\n  %r = relu(%a) : f32[3,5]\n  return %r\n}\n"}, \
+    {"relu i8", 0, "graph @m(%a: i8[9]) -> (%y: i8[9]) {\n  %r = relu(%a) : i8[9]\n  return %r\n}\n"}, \
+    {"sigmoid", F32_TOL, "graph @m(%a: f32[10]) -> (%y: f32[10]) {\n  %r = sigmoid(%a) : f32[10]\n  return %r\n}\n"}, \
+    {"tanh", F32_TOL, "graph @m(%a: f32[10]) -> (%y: f32[10]) {\n  %r = tanh(%a) : f32[10]\n  return %r\n}\n"}, \
+    {"clip", 0, "graph @m(%a: f32[12]) -> (%y: f32[12]) {\n  %r = clip(%a) {min = -0.25, max = 0.5} : f32[12]\n  return %r\n}\n"}, \
+    {"clip max only", 0, "graph @m(%a: f32[12]) -> (%y: f32[12]) {\n  %r = clip(%a) {max = 0.1} : f32[12]\n  return %r\n}\n"}, \
+    {"gemm transposed, alpha, beta, C [N]", SUM_TOL, \
+     "graph @m(%a: f32[4,3], %b: f32[5,4], %c: f32[5]) -> (%y: f32[3,5]) {\n" \
+     "  %r = gemm(%a, %b, %c) {transA = 1, transB = 1, alpha = 0.5, beta = 2.0} : f32[3,5]\n  return %r\n}\n"}, \
+    {"gemm plain, C [M,1]", SUM_TOL, "graph @m(%a: f32[3,7], %b: f32[7,2], %c: f32[3,1]) -> (%y: f32[3,2]) {\n" \
+                                     "  %r = gemm(%a, %b, %c) : f32[3,2]\n  return %r\n}\n"}, \
+    {"matmul batched broadcast", SUM_TOL, "graph @m(%a: f32[2,1,3,4], %b: f32[3,4,5]) -> (%y: f32[2,3,3,5]) {\n" \
+                                          "  %r = matmul(%a, %b) : f32[2,3,3,5]\n  return %r\n}\n"}, \
+    {"matmul rank 1", SUM_TOL, "graph @m(%a: f32[4], %b: f32[2,4,5]) -> (%y: f32[2,5]) {\n" \
+                               "  %r = matmul(%a, %b) : f32[2,5]\n  return %r\n}\n"}, \
+    {"conv2d strides, dilations, pads, groups, bias", SUM_TOL, \
+     "graph @m(%x: f32[2,4,9,8], %w: f32[6,2,3,2], %b: f32[6]) -> (%y: f32[2,6,4,5]) {\n" \
+     "  %r = conv2d(%x, %w, %b) {strides = [2, 2], dilations = [2, 1], pads = [1, 2, 2, 1], group = 2} : f32[2,6,4,5]\n" \
+     "  return %r\n}\n"}, \
+    {"conv2d large (parallel loop)", SUM_TOL, \
+     "graph @m(%x: f32[2,3,20,20], %w: f32[8,3,3,3]) -> (%y: f32[2,8,20,20]) {\n" \
+     "  %r = conv2d(%x, %w) {pads = [1, 1, 1, 1]} : f32[2,8,20,20]\n  return %r\n}\n"}, \
+    {"maxpool pads, ceil_mode, indices", 0, \
+     "graph @m(%x: f32[1,2,7,6]) -> (%y: f32[1,2,4,3], %i: i64[1,2,4,3]) {\n" \
+     "  %r, %ix = maxpool(%x) {kernel = [3, 2], strides = [2, 2], pads = [1, 0, 1, 1], ceil_mode = 1} : f32[1,2,4,3], i64[1,2,4,3]\n" \
+     "  return %r, %ix\n}\n"}, \
+    {"maxpool u8 dilated", 0, "graph @m(%x: u8[1,1,6,6]) -> (%y: u8[1,1,2,2]) {\n" \
+                              "  %r = maxpool(%x) {kernel = [2, 2], strides = [2, 2], dilations = [2, 2]} : u8[1,1,2,2]\n" \
+                              "  return %r\n}\n"}, \
+    {"averagepool pads excluded", F32_TOL, "graph @m(%x: f32[1,2,5,5]) -> (%y: f32[1,2,3,3]) {\n" \
+                                           "  %r = averagepool(%x) {kernel = [3, 3], strides = [2, 2], pads = [1, 1, 1, 1]} : f32[1,2,3,3]\n" \
+                                           "  return %r\n}\n"}, \
+    {"averagepool pads included", F32_TOL, \
+     "graph @m(%x: f32[1,2,5,5]) -> (%y: f32[1,2,3,3]) {\n" \
+     "  %r = averagepool(%x) {kernel = [3, 3], strides = [2, 2], pads = [1, 1, 1, 1], count_include_pad = 1} : f32[1,2,3,3]\n" \
+     "  return %r\n}\n"}, \
+    {"global_average_pool rank 5", F32_TOL, "graph @m(%x: f32[2,3,2,3,4]) -> (%y: f32[2,3,1,1,1]) {\n" \
+                                            "  %r = global_average_pool(%x) : f32[2,3,1,1,1]\n  return %r\n}\n"}, \
+    {"batch_norm", F32_TOL * 4, \
+     "graph @m(%x: f32[2,3,2,2], %s: f32[3], %b: f32[3], %mu: f32[3]) -> (%y: f32[2,3,2,2]) {\n" \
+     "  %v = const dense<[0.5, 1.0, 2.0]> : f32[3]\n" \
+     "  %r = batch_norm(%x, %s, %b, %mu, %v) {epsilon = 0.001} : f32[2,3,2,2]\n  return %r\n}\n"}, \
+    {"softmax middle axis", F32_TOL * 4, "graph @m(%x: f32[2,5,3]) -> (%y: f32[2,5,3]) {\n" \
+                                         "  %r = softmax(%x) {axis = 1} : f32[2,5,3]\n  return %r\n}\n"}, \
+    {"reshape and flatten (aliases, outputs copied)", 0, \
+     "graph @m(%x: f32[2,3,4]) -> (%y: f32[4,6], %z: f32[2,12]) {\n" \
+     "  %t = relu(%x) : f32[2,3,4]\n  %r = reshape(%t) {shape = [4, -1]} : f32[4,6]\n" \
+     "  %f = flatten(%t) {axis = 1} : f32[2,12]\n  return %r, %f\n}\n"}, \
+    {"transpose", 0, "graph @m(%x: i32[2,3,4]) -> (%y: i32[4,2,3]) {\n" \
+                     "  %r = transpose(%x) {perm = [2, 0, 1]} : i32[4,2,3]\n  return %r\n}\n"}, \
+    {"concat", 0, "graph @m(%a: f32[2,1,3], %b: f32[2,2,3], %c: f32[2,3,3]) -> (%y: f32[2,6,3]) {\n" \
+                  "  %r = concat(%a, %b, %c) {axis = -2} : f32[2,6,3]\n  return %r\n}\n"}, \
+    {"fused conv+add+relu", SUM_TOL, \
+     "graph @m(%x: f32[1,2,5,5], %w: f32[3,2,3,3], %b: f32[1,3,1,1]) -> (%y: f32[1,3,3,3]) {\n" \
+     "  %o = fused \"conv_bias_relu\" (%x, %w, %b) : f32[1,3,3,3] {\n" \
+      "    ^(%xx, %ww, %bb):\n" \
+     "      %t0 = conv2d(%xx, %ww) : f32[1,3,3,3]\n      %t1 = add(%t0, %bb) : f32[1,3,3,3]\n" \
+     "      %t2 = relu(%t1) : f32[1,3,3,3]\n      yield %t2\n  }\n  return %o\n}\n"}, \
+    {"outputs: an input, a constant, one value twice", 0, \
+     "graph @m(%x: f32[3]) -> (%a: f32[3], %b: f32[2], %c: f32[3], %d: f32[3]) {\n" \
+     "  %k = const dense<[1.5, -2.0]> : f32[2]\n  %s = sigmoid(%x) : f32[3]\n  return %x, %k, %s, %s\n}\n"}, \
+    {"blocked layouts: reorder, relu and maxpool on nChw8c (10 channels: padded)", 0, \
+     "graph @m(%x: f32[1,10,4,4]) -> (%y: f32[1,10,2,2], %i: i64[1,10,2,2]) {\n" \
+     "  %b = reorder(%x) : f32[1,10,4,4] layout(nChw8c)\n  %r = relu(%b) : f32[1,10,4,4] layout(nChw8c)\n" \
+     "  %p, %ix = maxpool(%r) {kernel = [2, 2], strides = [2, 2]} : f32[1,10,2,2], i64[1,10,2,2]\n  return %p, %ix\n}\n"}, \
+    {"transposed layouts: a const and an input of matmul", SUM_TOL, \
+     "graph @m(%a: f32[3,2], %b: f32[2,4]) -> (%y: f32[3,4]) {\n" \
+     "  %k = const dense<[1.0, -2.0, 0.5, 4.0, 3.0, -1.0]> : f32[3,2] layout(ba)\n" \
+     "  %s = add(%a, %k) : f32[3,2]\n  %t = reorder(%b) : f32[2,4] layout(ba)\n" \
+     "  %r = matmul(%s, %t) : f32[3,4]\n  return %r\n}\n"}, \
 
 #define CODEGEN_NEW_OP_CASES \
     /* The element-wise ops added with ops.def's second version. */ \

@@ -22,7 +22,7 @@
 #include <lathe/lathe.h>
 #include <lathe/model.h>
 
-#include "codegen_cases.h"
+#include "codegen_check.h"
 #include "diag_capture.h"
 
 #include "codegen/c/emit.h"
@@ -31,127 +31,8 @@
 #include "ir/interp.h"
 #include "ir/verify.h"
 
-/* One model: its text and the tolerance of its float results. */
-typedef struct Case {
-  const char *what;
-  double tol;
-  const char *text;
-} Case;
-
-#define F32_TOL 1e-6 /* one rounding of f32 (2^-24 is 6e-8) with room for libm */
-#define SUM_TOL 1e-5 /* sums of up to a few hundred products in f32 */
-
-static const Case cases[] = {
-    {"add broadcast", F32_TOL, "graph @m(%a: f32[2,3,4], %b: f32[3,1]) -> (%y: f32[2,3,4]) {\n"
-                               "  %r = add(%a, %b) : f32[2,3,4]\n  return %r\n}\n"},
-    {"sub i32", 0, "graph @m(%a: i32[5], %b: i32[5]) -> (%y: i32[5]) {\n  %r = sub(%a, %b) : i32[5]\n  return %r\n}\n"},
-    {"mul i64 broadcast", 0, "graph @m(%a: i64[4,1], %b: i64[3]) -> (%y: i64[4,3]) {\n"
-                             "  %r = mul(%a, %b) : i64[4,3]\n  return %r\n}\n"},
-    {"div f32", F32_TOL, "graph @m(%a: f32[6], %b: f32[6]) -> (%y: f32[6]) {\n  %r = div(%a, %b) : f32[6]\n  return %r\n}\n"},
-    {"div i32", 0, "graph @m(%a: i32[2,3], %b: i32[3]) -> (%y: i32[2,3]) {\n  %r = div(%a, %b) : i32[2,3]\n  return %r\n}\n"},
-    {"div u8", 0, "graph @m(%a: u8[7], %b: u8[7]) -> (%y: u8[7]) {\n  %r = div(%a, %b) : u8[7]\n  return %r\n}\n"},
-    {"relu f32", 0, "graph @m(%a: f32[3,5]) -> (%y: f32[3,5]) {\n  %r = relu(%a) : f32[3,5]\n  return %r\n}\n"},
-    {"relu i8", 0, "graph @m(%a: i8[9]) -> (%y: i8[9]) {\n  %r = relu(%a) : i8[9]\n  return %r\n}\n"},
-    {"sigmoid", F32_TOL, "graph @m(%a: f32[10]) -> (%y: f32[10]) {\n  %r = sigmoid(%a) : f32[10]\n  return %r\n}\n"},
-    {"tanh", F32_TOL, "graph @m(%a: f32[10]) -> (%y: f32[10]) {\n  %r = tanh(%a) : f32[10]\n  return %r\n}\n"},
-    {"clip", 0, "graph @m(%a: f32[12]) -> (%y: f32[12]) {\n  %r = clip(%a) {min = -0.25, max = 0.5} : f32[12]\n  return %r\n}\n"},
-    {"clip max only", 0, "graph @m(%a: f32[12]) -> (%y: f32[12]) {\n  %r = clip(%a) {max = 0.1} : f32[12]\n  return %r\n}\n"},
-    {"gemm transposed, alpha, beta, C [N]", SUM_TOL,
-     "graph @m(%a: f32[4,3], %b: f32[5,4], %c: f32[5]) -> (%y: f32[3,5]) {\n"
-     "  %r = gemm(%a, %b, %c) {transA = 1, transB = 1, alpha = 0.5, beta = 2.0} : f32[3,5]\n  return %r\n}\n"},
-    {"gemm plain, C [M,1]", SUM_TOL, "graph @m(%a: f32[3,7], %b: f32[7,2], %c: f32[3,1]) -> (%y: f32[3,2]) {\n"
-                                     "  %r = gemm(%a, %b, %c) : f32[3,2]\n  return %r\n}\n"},
-    {"matmul batched broadcast", SUM_TOL, "graph @m(%a: f32[2,1,3,4], %b: f32[3,4,5]) -> (%y: f32[2,3,3,5]) {\n"
-                                          "  %r = matmul(%a, %b) : f32[2,3,3,5]\n  return %r\n}\n"},
-    {"matmul rank 1", SUM_TOL, "graph @m(%a: f32[4], %b: f32[2,4,5]) -> (%y: f32[2,5]) {\n"
-                               "  %r = matmul(%a, %b) : f32[2,5]\n  return %r\n}\n"},
-    {"conv2d strides, dilations, pads, groups, bias", SUM_TOL,
-     "graph @m(%x: f32[2,4,9,8], %w: f32[6,2,3,2], %b: f32[6]) -> (%y: f32[2,6,4,5]) {\n"
-     "  %r = conv2d(%x, %w, %b) {strides = [2, 2], dilations = [2, 1], pads = [1, 2, 2, 1], group = 2} : f32[2,6,4,5]\n"
-     "  return %r\n}\n"},
-    {"conv2d large (parallel loop)", SUM_TOL,
-     "graph @m(%x: f32[2,3,20,20], %w: f32[8,3,3,3]) -> (%y: f32[2,8,20,20]) {\n"
-     "  %r = conv2d(%x, %w) {pads = [1, 1, 1, 1]} : f32[2,8,20,20]\n  return %r\n}\n"},
-    {"maxpool pads, ceil_mode, indices", 0,
-     "graph @m(%x: f32[1,2,7,6]) -> (%y: f32[1,2,4,3], %i: i64[1,2,4,3]) {\n"
-     "  %r, %ix = maxpool(%x) {kernel = [3, 2], strides = [2, 2], pads = [1, 0, 1, 1], ceil_mode = 1} : f32[1,2,4,3], i64[1,2,4,3]\n"
-     "  return %r, %ix\n}\n"},
-    {"maxpool u8 dilated", 0, "graph @m(%x: u8[1,1,6,6]) -> (%y: u8[1,1,2,2]) {\n"
-                              "  %r = maxpool(%x) {kernel = [2, 2], strides = [2, 2], dilations = [2, 2]} : u8[1,1,2,2]\n"
-                              "  return %r\n}\n"},
-    {"averagepool pads excluded", F32_TOL, "graph @m(%x: f32[1,2,5,5]) -> (%y: f32[1,2,3,3]) {\n"
-                                           "  %r = averagepool(%x) {kernel = [3, 3], strides = [2, 2], pads = [1, 1, 1, 1]} : f32[1,2,3,3]\n"
-                                           "  return %r\n}\n"},
-    {"averagepool pads included", F32_TOL,
-     "graph @m(%x: f32[1,2,5,5]) -> (%y: f32[1,2,3,3]) {\n"
-     "  %r = averagepool(%x) {kernel = [3, 3], strides = [2, 2], pads = [1, 1, 1, 1], count_include_pad = 1} : f32[1,2,3,3]\n"
-     "  return %r\n}\n"},
-    {"global_average_pool rank 5", F32_TOL, "graph @m(%x: f32[2,3,2,3,4]) -> (%y: f32[2,3,1,1,1]) {\n"
-                                            "  %r = global_average_pool(%x) : f32[2,3,1,1,1]\n  return %r\n}\n"},
-    {"batch_norm", F32_TOL * 4,
-     "graph @m(%x: f32[2,3,2,2], %s: f32[3], %b: f32[3], %mu: f32[3]) -> (%y: f32[2,3,2,2]) {\n"
-     "  %v = const dense<[0.5, 1.0, 2.0]> : f32[3]\n"
-     "  %r = batch_norm(%x, %s, %b, %mu, %v) {epsilon = 0.001} : f32[2,3,2,2]\n  return %r\n}\n"},
-    {"softmax middle axis", F32_TOL * 4, "graph @m(%x: f32[2,5,3]) -> (%y: f32[2,5,3]) {\n"
-                                         "  %r = softmax(%x) {axis = 1} : f32[2,5,3]\n  return %r\n}\n"},
-    {"reshape and flatten (aliases, outputs copied)", 0,
-     "graph @m(%x: f32[2,3,4]) -> (%y: f32[4,6], %z: f32[2,12]) {\n"
-     "  %t = relu(%x) : f32[2,3,4]\n  %r = reshape(%t) {shape = [4, -1]} : f32[4,6]\n"
-     "  %f = flatten(%t) {axis = 1} : f32[2,12]\n  return %r, %f\n}\n"},
-    {"transpose", 0, "graph @m(%x: i32[2,3,4]) -> (%y: i32[4,2,3]) {\n"
-                     "  %r = transpose(%x) {perm = [2, 0, 1]} : i32[4,2,3]\n  return %r\n}\n"},
-    {"concat", 0, "graph @m(%a: f32[2,1,3], %b: f32[2,2,3], %c: f32[2,3,3]) -> (%y: f32[2,6,3]) {\n"
-                  "  %r = concat(%a, %b, %c) {axis = -2} : f32[2,6,3]\n  return %r\n}\n"},
-    {"fused conv+add+relu", SUM_TOL,
-     "graph @m(%x: f32[1,2,5,5], %w: f32[3,2,3,3], %b: f32[1,3,1,1]) -> (%y: f32[1,3,3,3]) {\n"
-     "  %o = fused \"conv_bias_relu\" (%x, %w, %b) : f32[1,3,3,3] {\n"
-      "    ^(%xx, %ww, %bb):\n"
-     "      %t0 = conv2d(%xx, %ww) : f32[1,3,3,3]\n      %t1 = add(%t0, %bb) : f32[1,3,3,3]\n"
-     "      %t2 = relu(%t1) : f32[1,3,3,3]\n      yield %t2\n  }\n  return %o\n}\n"},
-    {"outputs: an input, a constant, one value twice", 0,
-     "graph @m(%x: f32[3]) -> (%a: f32[3], %b: f32[2], %c: f32[3], %d: f32[3]) {\n"
-     "  %k = const dense<[1.5, -2.0]> : f32[2]\n  %s = sigmoid(%x) : f32[3]\n  return %x, %k, %s, %s\n}\n"},
-    {"blocked layouts: reorder, relu and maxpool on nChw8c (10 channels: padded)", 0,
-     "graph @m(%x: f32[1,10,4,4]) -> (%y: f32[1,10,2,2], %i: i64[1,10,2,2]) {\n"
-     "  %b = reorder(%x) : f32[1,10,4,4] layout(nChw8c)\n  %r = relu(%b) : f32[1,10,4,4] layout(nChw8c)\n"
-     "  %p, %ix = maxpool(%r) {kernel = [2, 2], strides = [2, 2]} : f32[1,10,2,2], i64[1,10,2,2]\n  return %p, %ix\n}\n"},
-    {"transposed layouts: a const and an input of matmul", SUM_TOL,
-     "graph @m(%a: f32[3,2], %b: f32[2,4]) -> (%y: f32[3,4]) {\n"
-     "  %k = const dense<[1.0, -2.0, 0.5, 4.0, 3.0, -1.0]> : f32[3,2] layout(ba)\n"
-     "  %s = add(%a, %k) : f32[3,2]\n  %t = reorder(%b) : f32[2,4] layout(ba)\n"
-     "  %r = matmul(%s, %t) : f32[3,4]\n  return %r\n}\n"},
-    CODEGEN_NEW_OP_CASES
-};
+static const Case cases[] = {CODEGEN_FIRST_OP_CASES CODEGEN_NEW_OP_CASES};
 enum { NCASES = sizeof cases / sizeof cases[0] };
-
-/* ---- inputs ---------------------------------------------------------------------------------- */
-
-/* splitmix64, seeded per case: the same inputs for the interpreter and the compiled code. */
-static uint64_t next(uint64_t *s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-/* Fills data (plain, of type t) with floats in [-2, 2) or integers in [-9, 9] without 0 (so
- * integer division has no zero divisor); u8 in [1, 200]. */
-static void fill(const TensorType *t, void *data, uint64_t *seed) {
-  int64_t n = ir_type_numel(t);
-  for (int64_t i = 0; i < n; i++) {
-    uint64_t r = next(seed);
-    int64_t v = (int64_t)(r % 9) + 1;
-    if (r & (1ull << 40)) v = -v;
-    switch (t->dtype) {
-    case DT_F32: ((float *)data)[i] = (float)((double)(r >> 11) / 9007199254740992.0 * 4 - 2); break;
-    case DT_I8: ((int8_t *)data)[i] = (int8_t)v; break;
-    case DT_U8: ((uint8_t *)data)[i] = (uint8_t)(1 + r % 200); break;
-    case DT_I32: ((int32_t *)data)[i] = (int32_t)v; break;
-    case DT_I64: ((int64_t *)data)[i] = v; break;
-    default: ((uint8_t *)data)[i] = (uint8_t)(r & 1); break;
-    }
-  }
-}
 
 /* ---- building the shared object -------------------------------------------------------------- */
 
@@ -167,8 +48,9 @@ static int spawn(char *const *argv) {
   return WEXITSTATUS(status);
 }
 
-/* The case also compiled with --weights (the blob passed in lathe_exec.weights). */
-enum { SIDECAR_CASE = 23 };
+/* The case also compiled with --weights (the blob passed in lathe_exec.weights): the one
+ * named "batch_norm" (it has a constant), found by setup. */
+static int sidecar_case = -1;
 static uint8_t *sidecar_weights;
 static uint64_t sidecar_size;
 
@@ -198,15 +80,15 @@ static int setup(void **state) {
   snprintf(so_path, sizeof so_path, "%s/cases.so", dir);
   argv[argc++] = so_path;
   diag_init(&sink, stderr);
-  if (strcmp(cases[SIDECAR_CASE].what, "batch_norm") != 0) return -1; /* the case with a constant */
+  for (int i = 0; i < NCASES; i++)
+    if (!strcmp(cases[i].what, "batch_norm")) sidecar_case = i;
+  if (sidecar_case < 0) return -1;
   for (int i = 0; i <= NCASES; i++) {
     DiagSink *d = &sink;
-    bool side = i == NCASES; /* the last round: SIDECAR_CASE again, with its weights apart */
-    int ci = side ? SIDECAR_CASE : i;
-    char text[4096];
-    snprintf(text, sizeof text, "lathe 1\n%s", cases[ci].text);
-    Graph *g = side ? graphs[ci] : ir_parse_text(d, cases[ci].what, text, strlen(text));
-    if (!g || (!side && ir_verify(g, d) != IR_OK)) {
+    bool side = i == NCASES; /* the last round: sidecar_case again, with its weights apart */
+    int ci = side ? sidecar_case : i;
+    Graph *g = side ? graphs[ci] : case_parse(&cases[ci], d);
+    if (!g) {
       fprintf(stderr, "case '%s' does not verify\n", cases[ci].what);
       return -1;
     }
@@ -254,55 +136,14 @@ static int teardown(void **state) {
 
 /* ---- running and comparing -------------------------------------------------------------------- */
 
-/* Runs case i through the interpreter and the compiled code `prefix` (serially and with the
- * parallel exec; sidecar weights, when not NULL, passed in the exec) on the same inputs, and
- * compares every output element. */
+/* Runs case i compiled as `prefix` (codegen_check.h); sidecar weights, when not NULL, in the exec. */
 static void check_case(int i, const char *prefix, const void *weights, uint64_t weights_size) {
-  const Graph *g = graphs[i];
   char sym[32];
   snprintf(sym, sizeof sym, "%s_desc", prefix);
   const lathe_model_desc *desc = dlsym(so, sym);
   assert_non_null(desc);
-  int nin = g->body->nparams, nout = g->body->nresults;
-  void *in[16] = {0}, *want[16] = {0}, *got[16] = {0};
-  uint64_t seed = 1234 + (uint64_t)i;
-  for (int k = 0; k < nin; k++) {
-    const TensorType *t = &g->values[g->body->params[k]].type;
-    in[k] = calloc(1, (size_t)ir_type_bytes(t) + 1);
-    fill(t, in[k], &seed);
-  }
-  for (int k = 0; k < nout; k++) {
-    want[k] = calloc(1, (size_t)ir_type_bytes(&g->output_types[k]) + 1);
-    got[k] = calloc(1, (size_t)ir_type_bytes(&g->output_types[k]) + 1);
-  }
-  DiagSink d;
-  diag_init(&d, stderr);
-  assert_int_equal(ir_interp_run(g, (const void *const *)in, want, &d), IR_OK);
-  void *ws = NULL;
-  assert_int_equal(posix_memalign(&ws, 64, (size_t)desc->record->workspace_size + 64), 0);
-  lathe_exec ex = {LATHE_ABI_VERSION, sizeof(lathe_exec), uneven_parallel_for, NULL, weights, weights_size};
-  lathe_exec serial = {LATHE_ABI_VERSION, sizeof(lathe_exec), NULL, NULL, weights, weights_size};
-  if (weights) assert_int_equal(desc->run(NULL, (const void *const *)in, got, ws), LATHE_ERR_INPUT);
-  for (int pass = 0; pass < 2; pass++) {
-    for (int k = 0; k < nout; k++) memset(got[k], 0xab, (size_t)ir_type_bytes(&g->output_types[k]));
-    assert_int_equal(desc->run(pass ? &ex : weights ? &serial : NULL, (const void *const *)in, got, ws), LATHE_OK);
-    for (int k = 0; k < nout; k++) {
-      Tensor tw = {g->output_types[k], want[k]}, tg = {g->output_types[k], got[k]};
-      for (int64_t e = 0; e < ir_type_numel(&tw.type); e++) {
-        double w = op_get(&tw, e), v = op_get(&tg, e);
-        if (!(fabs(v - w) <= cases[i].tol * (1 + fabs(w))) && !(isnan(v) && isnan(w)))
-          fail_msg("%s (%s): output %d element %lld: compiled %.9g, interpreter %.9g", cases[i].what,
-                   pass ? "parallel" : "serial", k, (long long)e, v, w);
-      }
-    }
-  }
-  free(ws);
-  diag_free(&d);
-  for (int k = 0; k < nin; k++) free(in[k]);
-  for (int k = 0; k < nout; k++) {
-    free(want[k]);
-    free(got[k]);
-  }
+  case_check(&cases[i], graphs[i], desc, weights ? "C, weights apart" : "C", 1234 + (uint64_t)i, weights,
+             weights_size);
 }
 
 static void test_every_case(void **state) {
@@ -312,7 +153,7 @@ static void test_every_case(void **state) {
     snprintf(prefix, sizeof prefix, "case%d", i);
     check_case(i, prefix, NULL, 0);
   }
-  check_case(SIDECAR_CASE, "sidecar", sidecar_weights, sidecar_size);
+  check_case(sidecar_case, "sidecar", sidecar_weights, sidecar_size);
   /* The large convolution's nest is parallel: the exec's parallel_for ran. */
   assert_true(uneven_calls > 0);
 }
