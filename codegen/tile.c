@@ -158,7 +158,9 @@ static isl_set *full_tiles(isl_ctx *ctx, const CgTileNest *t, const int64_t *til
 static isl_schedule *schedule(isl_ctx *ctx, const CgTileNest *t, const int64_t *tile) {
   isl_union_set *dom = domains(ctx, t);
   if (!dom) return NULL;
-  isl_schedule_node *node = isl_schedule_get_root(isl_schedule_from_domain(isl_union_set_copy(dom)));
+  isl_schedule *empty = isl_schedule_from_domain(isl_union_set_copy(dom));
+  isl_schedule_node *node = isl_schedule_get_root(empty);
+  isl_schedule_free(empty);
   node = isl_schedule_node_child(node, 0);
   node = isl_schedule_node_insert_partial_schedule(node, band(ctx, t, -1, 0, t->nout));
   node = isl_schedule_node_child(node, 0);
