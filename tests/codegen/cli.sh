@@ -96,18 +96,27 @@ check plan-residual-map 0 '^y +0 +288 +8\.\.9  in place of %x$' -- "$lathe" opt 
 check plan-residual-arena 0 '^arena: 640 bytes' -- "$lathe" opt "$residual" -O2 --memory-map
 check plan-residual 0 '^workspace: 960 bytes$' -- "$lathe" compile "$residual" -o "$tmp/llvm/res.so"
 check plan-residual-O0 0 '^workspace: [0-9]+ bytes$' -- "$lathe" compile -O0 "$residual" -o "$tmp/llvm/res0.so"
-# Compiled (the ranges reused) against the interpreter, three seeds, -O2 and -O0.
+# tests/models/residual_wide.lathe at -O2: its stem's %x8 (8*6*6 floats, 1152 bytes) and %x
+# (320) make the arena 1472; at the residual step only %h [0, 320) and %x [1152, 1472) are
+# live, so %e (320) goes in the gap at 320, and the workspace is the arena.
+wide=$src/tests/models/residual_wide.lathe
+check plan-wide-arena 0 '^arena: 1472 bytes' -- "$lathe" opt "$wide" -O2 --memory-map
+check plan-wide 0 '^workspace: 1472 bytes$' -- "$lathe" compile "$wide" -o "$tmp/llvm/wide" --emit=nest,so
+expect plan-wide-gap grep -q '^  workspace e: f32\[72\] @320$' "$tmp/llvm/wide.nest"
+# Compiled (the ranges reused) against the interpreter, three seeds: residual at -O2 and -O0,
+# residual_wide at -O2.
 for seed in 1 2 3; do
   "$lathe" run "$tmp/llvm/res.so" --seed $seed --out-dir "$tmp/llvm/rs$seed" >/dev/null 2>&1
   "$lathe" run "$tmp/llvm/res0.so" --seed $seed --out-dir "$tmp/llvm/rz$seed" >/dev/null 2>&1
   "$lathe" run "$residual" --interp --seed $seed --out-dir "$tmp/llvm/ri$seed" >/dev/null 2>&1
+  "$lathe" run "$tmp/llvm/wide.so" --seed $seed --out-dir "$tmp/llvm/ws$seed" >/dev/null 2>&1
+  "$lathe" run "$wide" --interp --seed $seed --out-dir "$tmp/llvm/wi$seed" >/dev/null 2>&1
 done
 expect plan-residual-matches-interp "$python" -c "
 import numpy as np, sys
 for k in range(1, 4):
-    b = np.load('$tmp/llvm/ri%d/out.npy' % k)
-    for d in ('rs', 'rz'):
-        a = np.load('$tmp/llvm/%s%d/out.npy' % (d, k))
+    for got, want in (('rs', 'ri'), ('rz', 'ri'), ('ws', 'wi')):
+        a = np.load('$tmp/llvm/%s%d/out.npy' % (got, k)); b = np.load('$tmp/llvm/%s%d/out.npy' % (want, k))
         if a.shape != (1, 2, 1, 1) or not np.all(np.abs(a - b) <= 1e-5 + 1e-5 * np.abs(b)): sys.exit(1)
 "
 

@@ -365,6 +365,20 @@ static void test_plan(void **state) {
   assert_int_equal(p->slots[1].last, 4);
   assert_int_equal(p->slots[2].offset % 64, 0);
   assert_true(p->slots[2].offset >= 128 || p->slots[0].offset >= 64);
+  /* More buffers for one step, around the tensors live then. Best fit puts {a, b} at 0 and
+   * c at 128 (asserted first). Step 5: only c is live, so 100 bytes (128 rounded up) take
+   * the gap [0, 128), and 64 more go above c, at 192 (end 256). Step 2: a and b are live at
+   * [0, 128); 64 bytes go above them, at 128. */
+  assert_int_equal(p->slots[0].offset, 0);
+  assert_int_equal(p->slots[2].offset, 128);
+  int64_t sizes[] = {64, 100}, offsets[2], end;
+  assert_int_equal(pass_plan_place_extra(p, 5, 2, sizes, offsets, &end, &sink), IR_OK);
+  assert_int_equal(offsets[1], 0);
+  assert_int_equal(offsets[0], 192);
+  assert_int_equal(end, 256);
+  assert_int_equal(pass_plan_place_extra(p, 2, 1, sizes, offsets, &end, &sink), IR_OK);
+  assert_int_equal(offsets[0], 128);
+  assert_int_equal(end, 192);
   pass_plan_free(p);
   ir_graph_free(g);
 }
