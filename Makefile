@@ -67,6 +67,8 @@ fuzz:
 check-all: test test-real test-asan
 	sh tests/systolic/sweep.sh $(BUILD)/lathe $(BUILD) .
 	LATHE_VMATH_STRIDE=257 $(BUILD)/tests/test_vmath
+	LATHE_FAULT_STRIDE=1 $(BUILD)/tests/test_faults
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LATHE_FAULT_STRIDE=1 $(BUILD_ASAN)/tests/test_faults
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

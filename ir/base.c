@@ -18,6 +18,7 @@ bool ir_add_ok(int64_t a, int64_t b, int64_t *out) {
 
 static uint64_t alloc_count; /* allocations since the last ir_alloc_fail_after */
 static uint64_t alloc_fail_at; /* 0: never fail; otherwise the first failing allocation */
+static bool arena_counts; /* each arena allocation counts (ir_alloc_fault_arena) */
 
 /* Counts one allocation and says whether fault injection makes it fail. */
 static bool alloc_should_fail(void) {
@@ -31,6 +32,8 @@ uint64_t ir_alloc_fail_after(uint64_t n) {
   alloc_fail_at = n;
   return made;
 }
+
+void ir_alloc_fault_arena(bool each) { arena_counts = each; }
 
 void *ir_malloc(size_t n) {
   if (alloc_should_fail()) return NULL;
@@ -79,6 +82,7 @@ void ir_arena_free(IrArena *a) {
 }
 
 void *ir_arena_alloc(IrArena *a, size_t n) {
+  if (arena_counts && alloc_should_fail()) { a->failed = true; return NULL; }
   n = (n + 15) & ~(size_t)15;
   IrArenaChunk *c = a->head;
   if (!c || c->cap - c->used < n) {

@@ -51,6 +51,10 @@ char *ir_strdup(const char *s);
 /* Makes allocation number n (counting from 1 after this call) and all later ones fail;
  * n = 0 turns injection off. Returns how many allocations were made since the last call. */
 uint64_t ir_alloc_fail_after(uint64_t n);
+/* Makes every arena allocation (ir_arena_alloc and what calls it) count as one allocation
+ * for ir_alloc_fail_after too, not only the chunks the arena takes from the heap: a fault
+ * injection test then reaches every place that builds IR in an arena. Off by default. */
+void ir_alloc_fault_arena(bool each);
 
 /* An arena: many small allocations freed together. The IR of one compilation lives in one. */
 typedef struct IrArenaChunk IrArenaChunk;

@@ -381,11 +381,11 @@ static IrStatus build_run(ShellBuild *sb, LLVMValueRef blob, DiagSink *d) {
 }
 
 /* Defines `int NAME_run_SUFFIX(in..., out..., workspace)`: NAME_run(NULL, in, out, ws). */
-static void build_wrapper(ShellBuild *sb, LLVMValueRef run) {
+static IrStatus build_wrapper(ShellBuild *sb, LLVMValueRef run, DiagSink *d) {
   const LlvmModelSpec *m = sb->m;
   unsigned n = m->ninputs + m->noutputs + 1;
   LLVMTypeRef *params = ir_calloc(n, sizeof *params);
-  if (!params) return;
+  if (!params) return diag_oom(d, loc_none());
   for (unsigned i = 0; i < n; i++) params[i] = sb->ptr;
   char suffix[80];
   snprintf(suffix, sizeof suffix, "run_%s", m->wrapper);
@@ -402,10 +402,11 @@ static void build_wrapper(ShellBuild *sb, LLVMValueRef run) {
   }
   LLVMValueRef args[] = {LLVMConstPointerNull(sb->ptr), ins, outs, LLVMGetParam(fn, n - 1)};
   LLVMBuildRet(sb->b, LLVMBuildCall2(sb->b, LLVMGlobalGetValueType(run), run, args, 4, ""));
+  return IR_OK;
 }
 
 /* Defines NAME_record and NAME_desc. */
-static void build_descriptor(ShellBuild *sb, LLVMValueRef run) {
+static IrStatus build_descriptor(ShellBuild *sb, LLVMValueRef run, DiagSink *d) {
   lathe_artifact_record *r = &sb->s->record;
   LLVMValueRef rec = add_const_global(
       sb, sym(sb, "record"), LLVMConstStringInContext(sb->ctx, (const char *)r, sizeof *r, 1), true, 8);
@@ -415,9 +416,10 @@ static void build_descriptor(ShellBuild *sb, LLVMValueRef run) {
   LLVMValueRef ins = elems ? add_tensor_descs(sb, sb->m->inputs, sb->m->ninputs, elems) : NULL;
   LLVMValueRef outs = elems ? add_tensor_descs(sb, sb->m->outputs, sb->m->noutputs, elems) : NULL;
   ir_free(elems);
-  if (!ins || !outs) return;
+  if (!ins || !outs) return diag_oom(d, loc_none());
   LLVMValueRef f[] = {rec, ins, outs, run};
   add_const_global(sb, sym(sb, "desc"), LLVMConstStructInContext(sb->ctx, f, 4, 0), true, 8);
+  return IR_OK;
 }
 
 /* LLVM's diagnostics during optimization and code generation: remarks and warnings (a loop
@@ -469,11 +471,9 @@ IrStatus cg_llvm_shell_build(LlvmShell *s, const LlvmTarget *t, const LlvmModelS
     LLVMSetUnnamedAddress(blob, LLVMNoUnnamedAddr);
   }
   if (st == IR_OK) st = build_run(&sb, blob, d);
-  if (st == IR_OK) {
-    LLVMValueRef run = LLVMGetNamedFunction(sb.mod, sym(&sb, "run"));
-    build_descriptor(&sb, run);
-    if (m->wrapper) build_wrapper(&sb, run);
-  }
+  LLVMValueRef run = st == IR_OK ? LLVMGetNamedFunction(sb.mod, sym(&sb, "run")) : NULL;
+  if (st == IR_OK) st = build_descriptor(&sb, run, d);
+  if (st == IR_OK && m->wrapper) st = build_wrapper(&sb, run, d);
   LLVMDisposeBuilder(sb.b);
   if (st != IR_OK) cg_llvm_shell_free(s);
   return st;

@@ -6,8 +6,12 @@
  * Operations: parse + verify + load weights + interpret the text IR test models (and a few
  * invalid ones); import every small ONNX model of the fuzz seeds from memory; parse every
  * safetensors and .npy file of the fuzz seeds from memory; import a net and write it
- * (`lathe import`), where a failure must also leave no file behind. Prints the number of
- * fault points swept (docs/reliability.md). */
+ * (`lathe import`), where a failure must also leave no file behind; compile the text IR test
+ * models as `lathe compile` does (-O2 passes, lowering to loop nests, the C backend, the
+ * header, the LLVM backend's own allocations), and the digits model to a .so, where a failure
+ * must leave no file behind either. Prints the number of fault points swept
+ * (docs/reliability.md). LATHE_FAULT_STRIDE=K sweeps only every K-th compilation point (the
+ * default, 1, sweeps them all). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +22,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "codegen/c/emit.h"
+#include "codegen/llvm/nest.h"
+#include "codegen/lower.h"
 #include "diag_capture.h"
 #include "frontend/npy.h"
 #include "frontend/onnx/onnx.h"
@@ -25,6 +32,7 @@
 #include "frontend/safetensors.h"
 #include "ir/fs.h"
 #include "ir/interp.h"
+#include "passes/pass.h"
 
 /* The result of one run of an operation with allocation number fail_at failing (0: none). */
 typedef struct Attempt {
@@ -55,20 +63,28 @@ static Attempt attempt(Operation op, const void *arg, uint64_t fail_at, const ch
   return a;
 }
 
-/* Sweeps allocation failures over op; want is the status of the run without failures.
- * Returns the fault points swept. */
-static uint64_t sweep(Operation op, const void *arg, IrStatus want, const char *what) {
-  Attempt clean = attempt(op, arg, 0, what);
-  if (clean.status != want) fail_msg("%s: status %d without faults, expected %d", what, (int)clean.status, (int)want);
-  uint64_t n = 1;
-  for (;; n++) {
+/* Sweeps allocation failures over op from allocation `first` on, every `stride`-th one;
+ * clean is the run without failures. Returns the fault points swept. */
+static uint64_t sweep_from(Operation op, const void *arg, Attempt clean, const char *what, uint64_t first,
+                           uint64_t stride) {
+  uint64_t n = first, swept = 0;
+  for (;; n += stride) {
     assert_true(n <= 2 * clean.allocs + 1000); /* a failure path that allocates without end */
     Attempt a = attempt(op, arg, n, what);
     if (a.allocs < n) break; /* the operation made fewer than n allocations: nothing left to fail */
+    swept++;
   }
-  assert_true(n > clean.allocs); /* every allocation point of the clean run was failed once */
-  points_swept += n - 1;
-  return n - 1;
+  assert_true(n + stride > clean.allocs + 1); /* the sweep reached the clean run's last allocation */
+  points_swept += swept;
+  return swept;
+}
+
+/* Sweeps every allocation failure over op (see sweep_from); want is the status of the run
+ * without failures. */
+static uint64_t sweep(Operation op, const void *arg, IrStatus want, const char *what) {
+  Attempt clean = attempt(op, arg, 0, what);
+  if (clean.status != want) fail_msg("%s: status %d without faults, expected %d", what, (int)clean.status, (int)want);
+  return sweep_from(op, arg, clean, what, 1, 1);
 }
 
 /* ---- the text IR: parse, verify, load weights, interpret on zero inputs ----------------- */
@@ -262,6 +278,134 @@ static void test_import_and_save(void **state) {
   ir_buffer_unref(m.file);
 }
 
+/* ---- `lathe compile`: -O2, lowering, the C backend and header, the LLVM backend ---------- */
+
+/* One compilation: the model, and the .so to write through the LLVM backend (NULL: the LLVM
+ * module is built and optimized, no file is written). */
+typedef struct CompileCase {
+  const char *model;
+  const char *so;
+} CompileCase;
+
+/* Allocations made by the clean run up to the end of each phase, when marking. */
+enum { PHASE_LOAD, PHASE_PASSES, PHASE_LOWER, PHASE_C, PHASE_LLVM, NPHASES };
+static bool marking;
+static uint64_t marks[NPHASES];
+
+/* Records the end of phase `ph` of a clean run (reading the count restarts it: summed here). */
+static void mark(int ph) {
+  if (!marking) return;
+  uint64_t before = ph ? marks[ph - 1] : 0;
+  marks[ph] = before + ir_alloc_fail_after(0);
+}
+
+#define COMPILE_DIR LATHE_TEST_TMP "/faults-compile"
+
+/* Compiles as `lathe compile` does: load, the -O2 pipeline, lowering, the C source, the
+ * header and the loop nests (to /dev/null), then the LLVM backend for the generic target. */
+static IrStatus compile_model(const void *arg, DiagSink *d) {
+  const CompileCase *cc = arg;
+  FILE *null = fopen("/dev/null", "w");
+  assert_non_null(null);
+  Graph *g = NULL;
+  NestProgram *p = NULL;
+  CgArtifact a;
+  memset(&a, 0, sizeof a);
+  IrStatus st = ir_load(d, cc->model, LOAD_VERIFY | LOAD_WEIGHTS, &g);
+  mark(PHASE_LOAD);
+  int npasses;
+  const Pass *const *o2 = pass_level(2, &npasses);
+  PassCtx pc = {d, false, NULL};
+  if (st == IR_OK) st = pass_run_pipeline(g, o2, npasses, NULL, &pc);
+  pass_plan_free(pc.plan);
+  mark(PHASE_PASSES);
+  if (st == IR_OK) st = cg_lower(g, d, &p);
+  mark(PHASE_LOWER);
+  if (st == IR_OK) st = cg_artifact_init(&a, g, p, NULL, cc->model, "c", false, d);
+  if (st == IR_OK) st = cg_emit_c(null, p, &a, d);
+  if (st == IR_OK) {
+    cg_emit_header(null, &a);
+    cg_nest_print(null, p);
+  }
+  mark(PHASE_C);
+  LlvmEmitPaths lp = {.so = cc->so};
+  if (st == IR_OK) st = cg_llvm_compile(p, &a, "generic", &lp, d);
+  mark(PHASE_LLVM);
+  cg_artifact_free(&a);
+  cg_nest_free(p);
+  ir_graph_free(g);
+  fclose(null);
+  if (cc->so) { /* a failure leaves nothing in COMPILE_DIR, not even a temporary file */
+    struct dirent **list;
+    int n = scandir(COMPILE_DIR, &list, NULL, NULL);
+    assert_true(n >= 2);
+    for (int i = 0; i < n; i++) free(list[i]);
+    free(list);
+    assert_int_equal(n - 2, st == IR_OK ? 1 : 0);
+    remove(cc->so);
+  }
+  return st;
+}
+
+/* The stride of the compilation sweeps: LATHE_FAULT_STRIDE, or 1. */
+static uint64_t compile_stride(void) {
+  const char *s = getenv("LATHE_FAULT_STRIDE");
+  long k = s ? strtol(s, NULL, 10) : 1;
+  return k > 0 ? (uint64_t)k : 1;
+}
+
+/* Sweeps compile_model over cc from its first allocation after loading (loading is swept by
+ * test_text_models), or, when cc writes a .so, after the C backend (test_compile_models
+ * sweeps what comes before); prints the points per phase of the clean run. */
+static uint64_t sweep_compile(const CompileCase *cc) {
+  ir_alloc_fault_arena(true);
+  DiagSink d;
+  diag_start(&d);
+  marking = true;
+  ir_alloc_fail_after(0);
+  Attempt clean = {compile_model(cc, &d), 0}; /* a model the backends refuse is swept too */
+  marking = false;
+  clean.allocs = marks[PHASE_LLVM];
+  diag_end(&d);
+  IrStatus want = clean.status;
+  assert_true(want == IR_OK || want == IR_ERR_INPUT);
+  uint64_t stride = compile_stride();
+  uint64_t n = sweep_from(compile_model, cc, clean, cc->model, marks[cc->so ? PHASE_C : PHASE_LOAD] + 1, stride);
+  printf("  compile %s%s%s: %llu fault points (stride %llu%s; allocations: passes %llu, lowering %llu, "
+         "C and header %llu, LLVM side %llu)\n",
+         strrchr(cc->model, '/') + 1, cc->so ? " to .so" : "", want == IR_OK ? "" : " (refused)",
+         (unsigned long long)n, (unsigned long long)stride, cc->so ? ", from the LLVM side on" : "",
+         (unsigned long long)(marks[PHASE_PASSES] - marks[PHASE_LOAD]),
+         (unsigned long long)(marks[PHASE_LOWER] - marks[PHASE_PASSES]),
+         (unsigned long long)(marks[PHASE_C] - marks[PHASE_LOWER]),
+         (unsigned long long)(marks[PHASE_LLVM] - marks[PHASE_C]));
+  ir_alloc_fault_arena(false);
+  return n;
+}
+
+static void test_compile_models(void **state) {
+  (void)state;
+  static const char *const models[] = {
+      LATHE_SOURCE_DIR "/tests/models/mlp.lathe",     LATHE_SOURCE_DIR "/tests/models/cnn.lathe",
+      LATHE_SOURCE_DIR "/tests/models/math.lathe",    LATHE_SOURCE_DIR "/tests/models/shape2.lathe",
+      LATHE_SOURCE_DIR "/tests/models/types.lathe",   LATHE_SOURCE_DIR "/examples/digits/digits.lathe",
+      LATHE_SOURCE_DIR "/tests/golden/ok/fused-layout.lathe", /* blocked layouts: unpack and pack */
+      LATHE_SOURCE_DIR "/tests/golden/ok/weights.lathe",
+  };
+  for (size_t i = 0; i < sizeof models / sizeof *models; i++) {
+    CompileCase cc = {models[i], NULL};
+    sweep_compile(&cc);
+  }
+}
+
+/* The digits model to a .so: the files the backend writes, the linker run and the seal. */
+static void test_compile_so(void **state) {
+  (void)state;
+  mkdir(COMPILE_DIR, 0777);
+  CompileCase cc = {LATHE_SOURCE_DIR "/examples/digits/digits.lathe", COMPILE_DIR "/digits.so"};
+  sweep_compile(&cc);
+}
+
 static int report(void **state) {
   (void)state;
   printf("fault injection: %llu fault points swept\n", (unsigned long long)points_swept);
@@ -276,6 +420,8 @@ int main(void) {
       cmocka_unit_test(test_safetensors_files),
       cmocka_unit_test(test_npy_files),
       cmocka_unit_test(test_import_and_save),
+      cmocka_unit_test(test_compile_models),
+      cmocka_unit_test(test_compile_so),
   };
   return cmocka_run_group_tests(tests, NULL, report);
 }
