@@ -83,7 +83,7 @@ if ! "$python" -c 'import torch, torchvision, numpy' 2>/dev/null; then
   skip_all "$python cannot import torch and torchvision (Debian packages python3-torch, python3-torchvision)"
 fi
 mkdir -p "$data" || exit 1
-stamp=$( (sha256sum "$src/scripts/export_models.py"; "$python" -c 'import torch, torchvision; print(torch.__version__, torchvision.__version__)') | sha256sum)
+stamp=$( (sha256sum <"$src/scripts/export_models.py"; "$python" -c 'import torch, torchvision; print(torch.__version__, torchvision.__version__)') | sha256sum)
 if [ "$(cat "$data/export-stamp" 2>/dev/null)" != "$stamp" ]; then
   rm -f "$data"/*.onnx "$data"/*.input.npy "$data/export-stamp"
 fi
@@ -137,14 +137,22 @@ for m in $models; do
     cskip "$m:compiled" "no interpreted or ONNX Runtime outputs to compare with"
     continue
   fi
+  # GNU time (Debian package time) gives the compile's CPU time and peak memory too.
+  timer=
+  [ -x /usr/bin/time ] && timer="/usr/bin/time -o $dir/time -f %U,%M"
   t0=$(date +%s.%N)
-  if step compile "$lathe" compile -O2 "$dir/$m.lathe" -o "$dir/$m.so"; then
+  if step compile $timer "$lathe" compile -O2 "$dir/$m.lathe" -o "$dir/$m.so"; then
     ctime=$(echo "$t0 $(date +%s.%N)" | awk '{printf "%.1f", $2 - $1}')
+    if [ -n "$timer" ]; then
+      ctime="$ctime s ($(awk -F, '{printf "%s s of CPU, peak %.0f MB", $1, $2 / 1024}' "$dir/time"))"
+    else
+      ctime="$ctime s"
+    fi
     if step "compiled run" "$lathe" run "$dir/$m.so" --in "input=$data/$m.input.npy" --out-dir "$dir/compiled" &&
        step "compare with the interpreter" "$python" "$here/compare.py" "$dir/lathe" "$dir/compiled" "$COMPILED_RELATIVE" &&
        vs_interp=$(oneline) &&
        step "compare with ONNX Runtime" "$python" "$here/compare.py" "$dir/ort" "$dir/compiled"; then
-      report "$m:compiled" 0 "compiled in $ctime s; against the interpreter $vs_interp; against ONNX Runtime $(oneline)"
+      report "$m:compiled" 0 "compiled in $ctime; against the interpreter $vs_interp; against ONNX Runtime $(oneline)"
       continue
     fi
   fi
