@@ -3,8 +3,9 @@
  * buffers the plan does not know (fused bodies' inner tensors, the plain copies of blocked
  * tensors, anything a lowering makes for one node) live only while that node's kernels run,
  * so they go into the gaps the plan leaves at that node's step, or above the arena when no
- * gap is large enough (pass_plan_place_extra). A result the plan puts in place of an operand is written into the operand's own
- * NestBuf (one pointer, so the backends' `restrict` and `noalias` stay true).
+ * gap is large enough (pass_plan_place_extra). A result the plan puts in place of an operand
+ * is written into the operand's own NestBuf (one pointer, so the backends' `restrict` and
+ * `noalias` stay true); so is a fused body's element-wise chain ending in its result.
  *
  * Each node's buffers are checked against the plan when the node is lowered; should a
  * lowering not match it (a tensor stored where the plan did not put it), the program falls
@@ -91,7 +92,8 @@ IrStatus cg_place_step_end(LowerCtx *c, const Node *n) {
   /* The node's own buffers: in the gaps the plan leaves at this step, else above the arena. */
   int cap = p->nbufs - pl->step_first, nt = 0;
   int *temps = ir_malloc(sizeof(int) * (size_t)(cap + 1));
-  int64_t *sizes = ir_malloc(sizeof(int64_t) * (size_t)(cap + 1)), *offsets = ir_malloc(sizeof(int64_t) * (size_t)(cap + 1));
+  int64_t *sizes = ir_malloc(sizeof(int64_t) * (size_t)(cap + 1));
+  int64_t *offsets = ir_malloc(sizeof(int64_t) * (size_t)(cap + 1));
   IrStatus st = !temps || !sizes || !offsets ? diag_oom(c->d, n->loc) : IR_OK;
   for (int b = pl->step_first; st == IR_OK && b < p->nbufs; b++) {
     if (p->bufs[b].kind != NEST_BUF_WORKSPACE || holds_result(c, n, b)) continue;
