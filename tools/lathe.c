@@ -287,12 +287,12 @@ static IrStatus fill_inputs(RunPort *ins, int nin, const RunOpts *o, DiagSink *d
   return IR_OK;
 }
 
-/* Prints a summary of each output and, with --out-dir, writes it as DIR/NAME.npy; an output
- * .npy cannot hold (bf16) is refused before any file or the directory is made. */
+/* Prints a summary of each output and, with --out-dir, writes it as DIR/NAME.npy. */
 static IrStatus report_outputs(RunPort *outs, int nout, const RunOpts *o, DiagSink *d) {
   for (int i = 0; i < nout; i++) summarize(outs[i].name, &outs[i].type, outs[i].data);
   if (!o->out_dir) return IR_OK;
   char path[4096];
+  /* an output .npy cannot hold (bf16) is refused before the folder or any file is made */
   for (int i = 0; i < nout; i++) {
     output_file_name(path, sizeof path, o->out_dir, outs[i].name);
     IrStatus st = npy_can_write(path, &outs[i].type, d);
