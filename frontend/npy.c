@@ -305,9 +305,29 @@ IrStatus npy_read(const char *path, Tensor *out, IrBuffer **data, DiagSink *d) {
 
 /* ---- writing ------------------------------------------------------------------------------------- */
 
-IrStatus npy_write(const char *path, const Tensor *t, DiagSink *d) {
+IrStatus npy_can_write(const char *path, const TensorType *t, DiagSink *d) {
   Loc loc = loc_file(path);
   const char *why = NULL;
+  bool known = false;
+  for (int i = 0; i < NPY_NTYPES; i++) known |= npy_types[i].dtype == t->dtype;
+  if (t->dtype == DT_BF16) {
+    diag_error(d, loc, "bf16 has no NumPy dtype; convert the tensor to f32 before writing it as .npy");
+    return IR_ERR_USAGE;
+  }
+  if (t->layout) {
+    diag_error(d, loc, "the tensor has layout %s; .npy holds only row-major arrays",
+               t->layout->text ? t->layout->text : "?");
+    return IR_ERR_USAGE;
+  }
+  if (!ir_type_valid(t, &why) || !known) {
+    diag_error(d, loc, "cannot write the tensor: %s", why ? why : "unknown element type");
+    return IR_ERR_USAGE;
+  }
+  return IR_OK;
+}
+
+IrStatus npy_write(const char *path, const Tensor *t, DiagSink *d) {
+  Loc loc = loc_file(path);
   const char *descr_code = NULL;
   char order = 0;
   for (int i = 0; i < NPY_NTYPES; i++)
@@ -315,19 +335,8 @@ IrStatus npy_write(const char *path, const Tensor *t, DiagSink *d) {
       descr_code = npy_types[i].code;
       order = npy_types[i].order;
     }
-  if (t->type.dtype == DT_BF16) {
-    diag_error(d, loc, "bf16 has no NumPy dtype; convert the tensor to f32 before writing it as .npy");
-    return IR_ERR_USAGE;
-  }
-  if (t->type.layout) {
-    diag_error(d, loc, "the tensor has layout %s; .npy holds only row-major arrays",
-               t->type.layout->text ? t->type.layout->text : "?");
-    return IR_ERR_USAGE;
-  }
-  if (!ir_type_valid(&t->type, &why) || !descr_code) {
-    diag_error(d, loc, "cannot write the tensor: %s", why ? why : "unknown element type");
-    return IR_ERR_USAGE;
-  }
+  IrStatus can = npy_can_write(path, &t->type, d);
+  if (can != IR_OK) return can;
   int64_t bytes = ir_type_bytes(&t->type);
   if (bytes > 0 && !t->data) {
     diag_error(d, loc, "cannot write the tensor: it has no data");

@@ -22,5 +22,9 @@ IrStatus npy_parse(IrBuffer *file, const char *name_for_diag, Tensor *out, IrBuf
  * a failure leaves any existing file untouched. A bf16 tensor, a layout or an invalid type
  * is IR_ERR_USAGE. */
 IrStatus npy_write(const char *path, const Tensor *t, DiagSink *d);
+/* The checks npy_write makes of the type before writing anything: IR_OK, or IR_ERR_USAGE
+ * reported at path (a bf16 tensor, a layout, an invalid type). Lets a caller writing several
+ * files refuse before it writes the first. */
+IrStatus npy_can_write(const char *path, const TensorType *t, DiagSink *d);
 
 #endif

@@ -243,14 +243,20 @@ typedef struct RunOpts {
 
 /* Prints a summary of each output and, with --out-dir, writes it as DIR/NAME.npy. */
 static IrStatus report_outputs(RunPort *outs, int nout, const RunOpts *o, DiagSink *d) {
-  if (o->out_dir && mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) {
+  for (int i = 0; i < nout; i++) summarize(outs[i].name, &outs[i].type, outs[i].data);
+  if (!o->out_dir) return IR_OK;
+  char path[4096];
+  /* an output .npy cannot hold (bf16) is refused before the folder or any file is made */
+  for (int i = 0; i < nout; i++) {
+    output_file_name(path, sizeof path, o->out_dir, outs[i].name);
+    IrStatus st = npy_can_write(path, &outs[i].type, d);
+    if (st != IR_OK) return st;
+  }
+  if (mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) {
     diag_error(d, loc_file(o->out_dir), "cannot create the output directory: %s", strerror(errno));
     return IR_ERR_INPUT;
   }
   for (int i = 0; i < nout; i++) {
-    summarize(outs[i].name, &outs[i].type, outs[i].data);
-    if (!o->out_dir) continue;
-    char path[4096];
     output_file_name(path, sizeof path, o->out_dir, outs[i].name);
     Tensor tensor = {outs[i].type, outs[i].data};
     IrStatus st = npy_write(path, &tensor, d);

@@ -41,6 +41,14 @@ check run-unknown-input 1 'no input named %nosuch' -- "$lathe" run "$digits/digi
 "$lathe" run "$digits/digits.lathe" --interp --seed 5 >"$tmp/s5b" 2>&1
 "$lathe" run "$digits/digits.lathe" --interp --seed 6 >"$tmp/s6" 2>&1
 expect seed-repeats cmp -s "$tmp/s5a" "$tmp/s5b"
+# --out-dir with a bf16 output (types.lathe's %bf2), which .npy cannot hold: one error line,
+# on stderr, exit 2, and nothing written: not the f32 and f16 outputs before it, not the folder.
+"$lathe" run --interp "$src/tests/models/types.lathe" --out-dir "$tmp/bf" >"$tmp/bf.out" 2>"$tmp/bf.err"
+expect run-bf16-exit test $? -eq 2
+printf '%s\n' "$tmp/bf/bf2.npy: error: bf16 has no NumPy dtype; convert the tensor to f32 before writing it as .npy" >"$tmp/bf.want"
+expect run-bf16-one-line cmp -s "$tmp/bf.want" "$tmp/bf.err"
+expect run-bf16-summaries grep -q '^  %bf2: bf16\[2,2\]$' "$tmp/bf.out"
+expect run-bf16-nothing-written test ! -e "$tmp/bf"
 expect seed-matters sh -c "! cmp -s '$tmp/s5a' '$tmp/s6'"
 
 # run without --interp: compiled to a temporary .so in $TMPDIR, removed afterwards, also when
