@@ -9,7 +9,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR     ?= $(if $(CI),ON,OFF)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build demo test test-real test-asan fuzz fuzz-build check-all clean help
+.PHONY: all deps build demo test test-real test-asan fuzz fuzz-build check-all bench clean help
 
 all: build
 
@@ -20,6 +20,7 @@ help:
 	@echo "make test-asan  the whole test suite under AddressSanitizer and UBSan"
 	@echo "make fuzz       each libFuzzer target (tests/fuzz) for FUZZ_SECONDS (300), one after another"
 	@echo "make check-all  test, test-real, test-asan, then the long sweeps (run before resolving an issue)"
+	@echo "make bench      the benchmarks (bench/, docs/benchmarks.md): digits speed-up, ResNet-50 compile and import"
 	@echo "make clean      remove the build folders"
 
 deps:
@@ -69,6 +70,14 @@ check-all: test test-real test-asan
 	LATHE_VMATH_STRIDE=257 $(BUILD)/tests/test_vmath
 	LATHE_FAULT_STRIDE=1 $(BUILD)/tests/test_faults
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LATHE_FAULT_STRIDE=1 $(BUILD_ASAN)/tests/test_faults
+
+# The benchmarks of docs/benchmarks.md, one after another (minutes: not part of test or
+# check-all). BENCH_DATA caches the exported ResNet-50.
+BENCH_DATA ?= $(BUILD)/bench-data
+bench: build
+	sh bench/digits.sh $(BUILD)
+	sh bench/compile_resnet50.sh $(BUILD)/lathe $(BENCH_DATA)
+	sh bench/import_resnet50.sh $(BUILD)/lathe $(BENCH_DATA)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
