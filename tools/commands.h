@@ -9,6 +9,7 @@
 #include "ir/compare.h"
 
 struct lathe_model;
+struct CgLlvmBackend;
 
 /* The tool's exit codes. */
 enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 70 };
@@ -17,6 +18,9 @@ enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 70 };
 int exit_code(IrStatus st);
 /* Reports a usage error of `lathe CMD` with the help hint; returns EXIT_USAGE. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The LLVM backend, loaded on first use (tools/backend.c); NULL after reporting why not. */
+const struct CgLlvmBackend *llvm_backend(DiagSink *d);
 
 /* ---- the pass flags that `lathe opt` and `lathe compile` share (tools/cli.c) ---- */
 

@@ -147,7 +147,10 @@ static IrStatus compile_graph(Graph *g, const CompileOpts *o, DiagSink *d) {
       diag_error(d, loc_file(files[i].path), "cannot write: %s", strerror(errno));
       st = IR_ERR_INPUT;
     }
-  if (st == IR_OK && any_llvm) st = cg_llvm_compile(p, &a, o->target, &lp, d);
+  if (st == IR_OK && any_llvm) {
+    const CgLlvmBackend *llvm = llvm_backend(d);
+    st = llvm ? llvm->compile(p, &a, o->target, &lp, d) : IR_ERR_INPUT;
+  }
   bool committed = st == IR_OK;
   for (int i = 0; i <= NKINDS; i++) {
     if (st == IR_OK && files[i].f) st = ir_out_commit(&files[i], d);
@@ -236,9 +239,8 @@ int cmd_compile(int argc, char **argv) {
   DiagSink d;
   diag_init(&d, stderr);
   if (o.target) { /* an unknown target is a usage error, whatever is emitted */
-    LlvmTarget t;
-    IrStatus st = cg_llvm_target_init(&t, o.target, &d);
-    cg_llvm_target_free(&t);
+    const CgLlvmBackend *llvm = llvm_backend(&d);
+    IrStatus st = llvm ? llvm->check_target(o.target, &d) : IR_ERR_INPUT;
     if (st != IR_OK) { /* reported, with the known names */
       diag_free(&d);
       return exit_code(st);

@@ -515,3 +515,12 @@ IrStatus cg_llvm_compile(const NestProgram *p, const CgArtifact *a, const char *
   ir_free(descs);
   return st;
 }
+
+IrStatus cg_llvm_check_target(const char *spec, DiagSink *d) {
+  LlvmTarget t;
+  IrStatus st = cg_llvm_target_init(&t, spec, d);
+  cg_llvm_target_free(&t);
+  return st;
+}
+
+const CgLlvmBackend cg_llvm_backend = {.compile = cg_llvm_compile, .check_target = cg_llvm_check_target};

@@ -148,4 +148,15 @@ M
 check no-lowering 1 'half.lathe:2:13: error: input %x has type f16\[4\], which the compiled backends do not handle yet' -- \
   "$lathe" compile "$tmp/bad/half.lathe" -o "$tmp/bad/half" --emit=c,header
 expect nothing-written test -z "$(ls "$tmp/bad" | grep -v '^half.lathe$')"
+
+# The LLVM backend is a module the lathe command loads only to compile (tools/backend.c): the
+# executable itself does not link libLLVM, C needs no backend, and a missing module is one
+# error that leaves nothing behind.
+expect no-libllvm-linked sh -c "! ldd '$lathe' | grep -q libLLVM"
+mkdir -p "$tmp/nb"
+check c-without-backend 0 '^workspace:' -- env LATHE_LLVM_BACKEND="$tmp/nb/none.so" \
+  "$lathe" compile "$digits/digits.lathe" -o "$tmp/nb/c" --emit=c
+check missing-backend 1 'cannot load the LLVM backend \(liblathe_llvm.so\): .*none.so' -- \
+  env LATHE_LLVM_BACKEND="$tmp/nb/none.so" "$lathe" compile "$digits/digits.lathe" -o "$tmp/nb/m.so"
+expect missing-backend-nothing test "$(ls "$tmp/nb")" = "c.c"
 finish
