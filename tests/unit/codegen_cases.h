@@ -239,6 +239,27 @@ static void uneven_parallel_for(void *pool, int64_t n, lathe_task_fn fn, void *c
      "  %d1 = resize(%x) {mode = \"linear\", coordinate_transformation_mode = \"align_corners\", sizes = [1, 2, 4, 6]} : f32[1,2,4,6]\n" \
      "  %e1 = resize(%x) {mode = \"cubic\", exclude_outside = 1, sizes = [1, 2, 2, 9]} : f32[1,2,2,9]\n" \
      "  return %a1, %b1, %c1, %d1, %e1\n}\n"}, \
+    /* crops partly outside the input: positions mapping below 0 or above in - 1 in some dimension \
+     * are extrapolation_value (integers saturated: 1e10 in i32, -3.7 in i8 truncated); %g is \
+     * outside everywhere. */ \
+    {"resize tf_crop_and_resize reaching outside the input: nearest (f32, i32, i8), linear, cubic", 1e-5, \
+     "graph @m(%x: f32[1,2,3,4], %i: i32[2,3,4], %j: i8[3,4]) -> (%a: f32[1,2,5,6], %b: f32[1,3,4,5], %c: f32[1,2,4,7],\n" \
+     "    %d: i32[2,4,5], %e: i8[5,3], %f: f32[1,2,3,6], %g: f32[1,2,2,3]) {\n" \
+     "  %a1 = resize(%x) {mode = \"nearest\", coordinate_transformation_mode = \"tf_crop_and_resize\",\n" \
+     "    roi = [0.0, 0.0, -0.2, 0.3, 1.0, 1.0, 0.9, 1.4], extrapolation_value = -7.5, sizes = [1, 2, 5, 6]} : f32[1,2,5,6]\n" \
+     "  %b1 = resize(%x) {mode = \"linear\", coordinate_transformation_mode = \"tf_crop_and_resize\",\n" \
+     "    roi = [0.0, 0.5, -0.3, 0.1, 1.0, 1.5, 0.8, 1.2], extrapolation_value = 2.25, sizes = [1, 3, 4, 5]} : f32[1,3,4,5]\n" \
+     "  %c1 = resize(%x) {mode = \"cubic\", coordinate_transformation_mode = \"tf_crop_and_resize\",\n" \
+     "    roi = [0.0, 0.0, 0.1, -0.4, 1.0, 1.0, 1.25, 0.95], sizes = [1, 2, 4, 7]} : f32[1,2,4,7]\n" \
+     "  %d1 = resize(%i) {mode = \"nearest\", coordinate_transformation_mode = \"tf_crop_and_resize\",\n" \
+     "    roi = [0.0, -0.5, 0.2, 1.0, 1.0, 1.1], extrapolation_value = 1e10, sizes = [2, 4, 5]} : i32[2,4,5]\n" \
+     "  %e1 = resize(%j) {mode = \"nearest\", coordinate_transformation_mode = \"tf_crop_and_resize\",\n" \
+     "    roi = [-0.4, 0.0, 1.3, 1.0], extrapolation_value = -3.7, scales = [1.0, 0.75]} : i8[5,3]\n" \
+     "  %f1 = resize(%x) {mode = \"linear\", coordinate_transformation_mode = \"tf_crop_and_resize\",\n" \
+     "    roi = [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.5], scales = [1.0, 1.0, 1.0, 1.0]} : f32[1,2,3,6]\n" \
+     "  %g1 = resize(%x) {mode = \"cubic\", coordinate_transformation_mode = \"tf_crop_and_resize\",\n" \
+     "    roi = [0.0, 0.0, 1.2, 0.0, 1.0, 1.0, 1.6, 1.0], extrapolation_value = 9.0, sizes = [1, 2, 2, 3]} : f32[1,2,2,3]\n" \
+     "  return %a1, %b1, %c1, %d1, %e1, %f1, %g1\n}\n"}, \
     /* lstm and gru: weights scaled down so the gates do not saturate; lengths from constants. */ \
     {"lstm forward (biases, full lengths, initial h and c; Y, Y_h, Y_c) and reverse (no bias; Y alone)", 2e-6, \
      "graph @m(%x: f32[5,3,4], %w: f32[1,12,4], %r: f32[1,12,3], %b: f32[1,24], %h0: f32[1,3,3], %c0: f32[1,3,3]) ->\n" \
