@@ -10,9 +10,12 @@
  * in place the buffer of an operand of its type whose buffer's life ends at that step (for a
  * fused op: an operand that its body reads only with element-wise ops and not after the node
  * computing its result, and whose buffer holds no other operand, so every element is read
- * before the same element is written). Buffers are then placed largest first, each in the
- * smallest gap (best fit) among the buffers whose lives overlap its own, at offsets and sizes
- * rounded up to 64 bytes. codegen/lower_place.c lays out the compiled workspace from this plan.
+ * before the same element is written). Buffers are then placed one by one, each in a gap among
+ * the placed buffers whose lives overlap its own, at offsets and sizes rounded up to 64 bytes:
+ * in four orders (largest first, longest life first, largest size × life first, earliest
+ * first), each with the smallest gap (best fit) and with the lowest one (first fit); the first
+ * of these eight placements with the smallest arena is kept (the search stops at one whose
+ * arena is the lower bound L). codegen/lower_place.c lays out the compiled workspace from this plan.
  *
  * The figures: A the arena's size; N the sum of the workspace tensors' sizes, views not
  * counted (no reuse at all); L the most bytes of buffers live at one step (an in-place pair
@@ -150,11 +153,12 @@ static int64_t place_all(Buf *bufs, int nfixed, int n, Order o, Fit fit, int *or
  * arena (it stops at one that reaches the lower bound). Returns the arena. */
 static int64_t place_best(Buf *bufs, int n, int64_t lower, int *order, int64_t *lo, int64_t *hi) {
   int64_t arena = -1;
-  int best = 0;
-  for (int t = 0; t < NORDERS * NFITS && arena != lower; t++) {
+  int best = 0, t = 0;
+  for (; t < NORDERS * NFITS && arena != lower; t++) {
     int64_t a = place_all(bufs, 0, n, (Order)(t / NFITS), (Fit)(t % NFITS), order, lo, hi);
     if (arena < 0 || a < arena) { arena = a; best = t; }
   }
+  if (best == t - 1) return arena; /* the offsets are the last placement's */
   return place_all(bufs, 0, n, (Order)(best / NFITS), (Fit)(best % NFITS), order, lo, hi);
 }
 
@@ -305,7 +309,7 @@ static IrStatus run_plan(Graph *g, PassCtx *c) {
 
 const Pass pass_plan = {
     "plan",
-    "plans the workspace: lifetimes, in-place reuse, best-fit offsets in one 64-byte aligned arena",
+    "plans the workspace: lifetimes, in-place reuse, offsets in one 64-byte aligned arena (best of 8 placements)",
     "a verified graph in its final order",
     "nothing (the graph is unchanged)",
     run_plan,
