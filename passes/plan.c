@@ -10,9 +10,12 @@
  * in place the buffer of an operand of its type whose buffer's life ends at that step (for a
  * fused op: an operand that its body reads only with element-wise ops and not after the node
  * computing its result, and whose buffer holds no other operand, so every element is read
- * before the same element is written). Buffers are then placed largest first, each in the
- * smallest gap (best fit) among the buffers whose lives overlap its own, at offsets and sizes
- * rounded up to 64 bytes. codegen/lower_place.c lays out the compiled workspace from this plan.
+ * before the same element is written). Buffers are then placed one by one, each in a gap among
+ * the placed buffers whose lives overlap its own, at offsets and sizes rounded up to 64 bytes:
+ * in four orders (largest first, longest life first, largest size × life first, earliest
+ * first), each with the smallest gap (best fit) and with the lowest one (first fit); the first
+ * of these eight placements with the smallest arena is kept (the search stops at one whose
+ * arena is the lower bound L). codegen/lower_place.c lays out the compiled workspace from this plan.
  *
  * The figures: A the arena's size; N the sum of the workspace tensors' sizes, views not
  * counted (no reuse at all); L the most bytes of buffers live at one step (an in-place pair
@@ -79,15 +82,32 @@ typedef struct Buf {
   bool placed;
 } Buf;
 
-/* True when buffer a goes before buffer b: larger first, then earlier, then by index. */
-static bool placed_before(const Buf *bufs, int a, int b) {
-  if (bufs[a].size != bufs[b].size) return bufs[a].size > bufs[b].size;
-  if (bufs[a].first != bufs[b].first) return bufs[a].first < bufs[b].first;
-  return a < b;
+/* The orders tried (each breaks ties by the next criteria, then by index) and the two rules
+ * for choosing a gap. */
+typedef enum Order { BY_SIZE, BY_LIFE, BY_AREA, BY_START, NORDERS } Order;
+typedef enum Fit { BEST_FIT, FIRST_FIT, NFITS } Fit;
+
+static int64_t life(const Buf *b) { return b->last - b->first + 1; }
+
+/* Compares buffers a and b on one key, larger first: <0 when a goes first, >0 when b does. */
+static int cmp_desc(int64_t a, int64_t b) { return a > b ? -1 : a < b; }
+
+/* True when buffer a goes before buffer b in order o. */
+static bool placed_before(const Buf *bufs, Order o, int a, int b) {
+  const Buf *x = &bufs[a], *y = &bufs[b];
+  int c = 0;
+  if (o == BY_LIFE) c = cmp_desc(life(x), life(y));
+  if (o == BY_AREA) c = cmp_desc(x->size * life(x), y->size * life(y));
+  if (o == BY_START) c = cmp_desc(y->first, x->first);
+  if (!c) c = cmp_desc(x->size, y->size);
+  if (!c) c = cmp_desc(y->first, x->first);
+  return c ? c < 0 : a < b;
 }
 
-/* Places buffer b in the smallest gap among the placed buffers whose lives overlap its own. */
-static void place(Buf *bufs, const int *order, int nplaced, int b, int64_t *scratch_lo, int64_t *scratch_hi) {
+/* Places buffer b in a gap among the placed buffers whose lives overlap its own (the smallest
+ * one, or the lowest one), else above them. */
+static void place(Buf *bufs, const int *order, int nplaced, int b, Fit fit, int64_t *scratch_lo,
+                  int64_t *scratch_hi) {
   int n = 0;
   for (int i = 0; i < nplaced; i++) {
     const Buf *o = &bufs[order[i]];
@@ -103,7 +123,7 @@ static void place(Buf *bufs, const int *order, int nplaced, int b, int64_t *scra
     scratch_hi[j] = o->offset + align_up(o->size);
   }
   int64_t need = align_up(bufs[b].size), best = -1, best_gap = 0, at = 0;
-  for (int i = 0; i < n; i++) {
+  for (int i = 0; i < n && !(fit == FIRST_FIT && best >= 0); i++) {
     int64_t gap = scratch_lo[i] - at;
     if (gap >= need && (best < 0 || gap < best_gap)) { best = at; best_gap = gap; }
     if (scratch_hi[i] > at) at = scratch_hi[i];
@@ -112,21 +132,34 @@ static void place(Buf *bufs, const int *order, int nplaced, int b, int64_t *scra
   bufs[b].placed = true;
 }
 
-/* Places buffers [nfixed, n) of bufs, largest first, around the buffers [0, nfixed) placed
- * already; order, lo and hi have room for n. Returns the end of the highest buffer. */
-static int64_t place_all(Buf *bufs, int nfixed, int n, int *order, int64_t *lo, int64_t *hi) {
+/* Places buffers [nfixed, n) of bufs in order o by rule fit, around the buffers [0, nfixed)
+ * placed already; order, lo and hi have room for n. Returns the end of the highest buffer. */
+static int64_t place_all(Buf *bufs, int nfixed, int n, Order o, Fit fit, int *order, int64_t *lo, int64_t *hi) {
   for (int b = 0; b < n; b++) { /* insertion sort: a few thousand buffers at most */
     int j = b;
-    while (j > nfixed && placed_before(bufs, b, order[j - 1])) { order[j] = order[j - 1]; j--; }
+    while (j > nfixed && placed_before(bufs, o, b, order[j - 1])) { order[j] = order[j - 1]; j--; }
     order[j] = b;
   }
   int64_t top = 0;
   for (int i = 0; i < n; i++) {
-    if (i >= nfixed) place(bufs, order, i, order[i], lo, hi);
+    if (i >= nfixed) place(bufs, order, i, order[i], fit, lo, hi);
     int64_t end = bufs[order[i]].offset + align_up(bufs[order[i]].size);
     if (end > top) top = end;
   }
   return top;
+}
+
+/* Places all n buffers by every order and rule, keeping the first that gives the smallest
+ * arena (it stops at one that reaches the lower bound). Returns the arena. */
+static int64_t place_best(Buf *bufs, int n, int64_t lower, int *order, int64_t *lo, int64_t *hi) {
+  int64_t arena = -1;
+  int best = 0, t = 0;
+  for (; t < NORDERS * NFITS && arena != lower; t++) {
+    int64_t a = place_all(bufs, 0, n, (Order)(t / NFITS), (Fit)(t % NFITS), order, lo, hi);
+    if (arena < 0 || a < arena) { arena = a; best = t; }
+  }
+  if (best == t - 1) return arena; /* the offsets are the last placement's */
+  return place_all(bufs, 0, n, (Order)(best / NFITS), (Fit)(best % NFITS), order, lo, hi);
 }
 
 IrStatus pass_plan_compute(const Graph *g, MemPlan **out, DiagSink *d) {
@@ -203,7 +236,7 @@ IrStatus pass_plan_compute(const Graph *g, MemPlan **out, DiagSink *d) {
       if (bufs[b].first <= s && s <= bufs[b].last) live += bufs[b].size;
     if (live > p->lower) p->lower = live;
   }
-  p->arena = place_all(bufs, 0, nbufs, order, lo, hi);
+  p->arena = place_best(bufs, nbufs, p->lower, order, lo, hi);
   for (int sl = 0; sl < p->nslots; sl++) p->slots[sl].offset = bufs[buf_of[sl]].offset;
 done:
   ir_free(slot_of);
@@ -236,7 +269,7 @@ IrStatus pass_plan_place_extra(const MemPlan *p, int step, int n, const int64_t 
       bufs[nfixed++] = (Buf){.size = m->size, .first = step, .last = step, .offset = m->offset, .placed = true};
     }
     for (int i = 0; i < n; i++) bufs[nfixed + i] = (Buf){.size = sizes[i], .first = step, .last = step};
-    *end = place_all(bufs, nfixed, nfixed + n, order, lo, hi);
+    *end = place_all(bufs, nfixed, nfixed + n, BY_SIZE, BEST_FIT, order, lo, hi);
     for (int i = 0; i < n; i++) offsets[i] = bufs[nfixed + i].offset;
   }
   ir_free(bufs);
@@ -276,7 +309,7 @@ static IrStatus run_plan(Graph *g, PassCtx *c) {
 
 const Pass pass_plan = {
     "plan",
-    "plans the workspace: lifetimes, in-place reuse, best-fit offsets in one 64-byte aligned arena",
+    "plans the workspace: lifetimes, in-place reuse, offsets in one 64-byte aligned arena (best of 8 placements)",
     "a verified graph in its final order",
     "nothing (the graph is unchanged)",
     run_plan,

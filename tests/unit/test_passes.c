@@ -383,6 +383,45 @@ static void test_plan(void **state) {
   ir_graph_free(g);
 }
 
+/* A plan that largest-first best fit alone does not make tight, worked out by hand. Steps
+ * 0..3 the weights, 4 %a (192 B), 5 %b = matmul(%a) (64 B), 6 %c = matmul(%b) (128 B),
+ * 7 %d = matmul(%c) (192 B), 8 %e = concat(%c, %d) (an output). Lives: a 4..5, b 5..6,
+ * c 6..8, d 7..8; L = 320 (steps 7 and 8: c + d). Largest first, best fit: a at 0, d at 0
+ * (a is dead by then), c above d at 192, and b, live beside a [0, 192) and c [192, 320), at
+ * 320: 384 bytes. Longest life first, best fit: c at 0, a at 0, d above c at 128, b above a
+ * at 192: 320 = L, the arena kept. */
+static void test_plan_orders(void **state) {
+  (void)state;
+  Graph *g = load("lathe 1\n"
+                  "graph @g(%x: f32[1,4]) -> (%e: f32[1,80]) {\n"
+                  "  %w1 = const dense<0.5> : f32[4,48]\n"
+                  "  %w2 = const dense<0.5> : f32[48,16]\n"
+                  "  %w3 = const dense<0.5> : f32[16,32]\n"
+                  "  %w4 = const dense<0.5> : f32[32,48]\n"
+                  "  %a = matmul(%x, %w1) : f32[1,48]\n"
+                  "  %b = matmul(%a, %w2) : f32[1,16]\n"
+                  "  %c = matmul(%b, %w3) : f32[1,32]\n"
+                  "  %d = matmul(%c, %w4) : f32[1,48]\n"
+                  "  %e_v = concat(%c, %d) {axis = 1} : f32[1,80]\n"
+                  "  return %e_v\n"
+                  "}\n");
+  MemPlan *p;
+  assert_int_equal(pass_plan_compute(g, &p, &sink), IR_OK);
+  assert_int_equal(p->nslots, 4); /* a, b, c, d */
+  assert_int_equal(p->naive, 576);
+  assert_int_equal(p->lower, 320);
+  assert_int_equal(p->arena, 320);
+  const MemSlot *a = &p->slots[0], *b = &p->slots[1], *c = &p->slots[2], *d = &p->slots[3];
+  assert_int_equal(a->first, 4);
+  assert_int_equal(c->last, 8);
+  assert_int_equal(c->offset, 0);
+  assert_int_equal(a->offset, 0);
+  assert_int_equal(d->offset, 128);
+  assert_int_equal(b->offset, 192);
+  pass_plan_free(p);
+  ir_graph_free(g);
+}
+
 /* Views in the plan, worked out by hand. Steps: 0 %w, 1 %v = reshape(%x) (a view of an input:
  * no slot), 2 %a = matmul(%v, %w) (128 B), 3 %r = reshape(%a) (a view: %a's buffer, 2..5),
  * 4 %b = relu(%r): not in place (%r still reads the buffer at step 5), 5 %c = add(%r, %b) in
@@ -529,6 +568,7 @@ int main(void) {
       cmocka_unit_test(test_fuse_elementwise), cmocka_unit_test(test_fuse_patterns),
       cmocka_unit_test(test_plan),
       cmocka_unit_test(test_plan_views),
+      cmocka_unit_test(test_plan_orders),
       cmocka_unit_test(test_verify_each),   cmocka_unit_test(test_out_of_memory),
       cmocka_unit_test(test_levels),
   };
