@@ -10,6 +10,7 @@
 
 #include <llvm-c/DebugInfo.h>
 
+#include "codegen/llvm/alias.h"
 #include "codegen/llvm/vmath.h"
 
 /* The translator's state for one function being emitted. */
@@ -23,6 +24,7 @@ typedef struct Tr {
   LLVMValueRef *vars;    /* nvars loop variables (phis) */
   LLVMValueRef *locals;  /* nlocals allocas */
   LLVMValueRef *saved_bases, *saved_locals; /* the kernel's, while a parallel loop is outlined */
+  LLVMValueRef *scope, *noalias; /* per buffer: the kernel's alias metadata (alias.c) */
   LLVMTypeRef i1, i8, i32, i64, f32, ptr;
   DiagSink *d;
   IrStatus st;           /* first failure */
@@ -247,6 +249,7 @@ static LLVMValueRef expr(Tr *t, const NestExpr *x) {
     if (!reg_type(t, dt)) return unsupported(t, "a buffer of this dtype", dt);
     LLVMValueRef v = LLVMBuildLoad2(t->b, mem_type(t, dt), element(t, x->u.load.buf, x->u.load.index), "");
     LLVMSetAlignment(v, (unsigned)ir_dtype_size(dt));
+    cg_llvm_alias_set(t->c->ctx, v, t->scope[x->u.load.buf], t->noalias[x->u.load.buf]);
     return dt == DT_BOOL ? LLVMBuildICmp(t->b, LLVMIntNE, v, LLVMConstInt(t->i8, 0, 0), "") : v;
   }
   case NEST_BINARY: return binary(t, x);
@@ -309,6 +312,7 @@ static void store(Tr *t, int buf, const NestExpr *index, const NestExpr *value) 
   if (dt == DT_BOOL) v = LLVMBuildZExt(t->b, v, t->i8, "");
   LLVMValueRef st = LLVMBuildStore(t->b, v, element(t, buf, index));
   LLVMSetAlignment(st, (unsigned)ir_dtype_size(dt));
+  cg_llvm_alias_set(t->c->ctx, st, t->scope[buf], t->noalias[buf]);
 }
 
 static void block(Tr *t, const NestBlock *b) {
@@ -418,6 +422,7 @@ static LLVMValueRef kernel(Tr *t, const NestKernel *k) {
   t->k = k;
   LLVMTypeRef params[] = {t->ptr, t->ptr};
   LLVMValueRef fn = new_function(t, k->name, params, 2);
+  if (!cg_llvm_alias_kernel(t->c->ctx, t->p, k, t->scope, t->noalias)) t->st = diag_oom(t->d, k->loc);
   begin_function(t, fn);
   for (int i = 0; i < k->body.n && t->st == IR_OK; i++) {
     const NestStmt *s = k->body.stmts[i];
@@ -451,8 +456,10 @@ IrStatus cg_llvm_nest_body(const LlvmBodyCtx *c, void *user, DiagSink *d) {
   t.locals = ir_calloc((size_t)most_locals, sizeof *t.locals);
   t.saved_bases = ir_calloc((size_t)p->nbufs + 1, sizeof *t.bases);
   t.saved_locals = ir_calloc((size_t)most_locals, sizeof *t.locals);
+  t.scope = ir_calloc((size_t)p->nbufs + 1, sizeof *t.scope);
+  t.noalias = ir_calloc((size_t)p->nbufs + 1, sizeof *t.noalias);
   LLVMValueRef *kfns = ir_calloc((size_t)p->nkernels + 1, sizeof *kfns);
-  if (!t.bases || !t.vars || !t.locals || !t.saved_bases || !t.saved_locals || !kfns) t.st = diag_oom(d, loc_none());
+  if (!t.bases || !t.vars || !t.locals || !t.saved_bases || !t.saved_locals || !t.scope || !t.noalias || !kfns) t.st = diag_oom(d, loc_none());
   /* The buffer table, in the body's frame: every buffer's base pointer. */
   LLVMBasicBlockRef body_bb = LLVMGetInsertBlock(c->b);
   LLVMValueRef table = NULL;
@@ -483,6 +490,8 @@ IrStatus cg_llvm_nest_body(const LlvmBodyCtx *c, void *user, DiagSink *d) {
   ir_free(t.locals);
   ir_free(t.saved_bases);
   ir_free(t.saved_locals);
+  ir_free(t.scope);
+  ir_free(t.noalias);
   ir_free(kfns);
   return t.st;
 }
