@@ -425,3 +425,32 @@ void cg_nest_print(FILE *f, const NestProgram *p) {
     print_block(f, p, k, &k->body, 1);
   }
 }
+
+/* Marks in used[] the buffers expression x reads. */
+static void used_expr(const NestExpr *x, bool *used) {
+  switch (x->kind) {
+  case NEST_LOAD: used[x->u.load.buf] = true; used_expr(x->u.load.index, used); break;
+  case NEST_BINARY: used_expr(x->u.bin.a, used); used_expr(x->u.bin.b, used); break;
+  case NEST_UNARY: used_expr(x->u.un.a, used); break;
+  case NEST_SELECT: used_expr(x->u.sel.cond, used); used_expr(x->u.sel.a, used); used_expr(x->u.sel.b, used); break;
+  case NEST_CAST: used_expr(x->u.cast.a, used); break;
+  default: break;
+  }
+}
+
+/* Marks in used[] the buffers block b reads or writes. */
+void cg_nest_mark_bufs(const NestBlock *b, bool *used) {
+  for (int i = 0; i < b->n; i++) {
+    const NestStmt *s = b->stmts[i];
+    switch (s->kind) {
+    case NEST_LOOP:
+      used_expr(s->u.loop.lo, used);
+      used_expr(s->u.loop.hi, used);
+      cg_nest_mark_bufs(&s->u.loop.body, used);
+      break;
+    case NEST_STORE: used[s->u.store.buf] = true; used_expr(s->u.store.index, used); used_expr(s->u.store.value, used); break;
+    case NEST_DECL: used_expr(s->u.decl.init, used); break;
+    case NEST_ASSIGN: used_expr(s->u.assign.value, used); break;
+    }
+  }
+}

@@ -277,4 +277,8 @@ bool cg_binop_is_compare(NestBinOp op);
  * `lathe compile --emit=nest` writes (docs/codegen.md). Weight data is left out. */
 void cg_nest_print(FILE *f, const NestProgram *p);
 
+/* Sets used[i] for every buffer i that block b reads or writes (what the C backend declares
+ * in a function and the LLVM backend gives alias scopes); used has one entry per buffer. */
+void cg_nest_mark_bufs(const NestBlock *b, bool *used);
+
 #endif

@@ -24,47 +24,6 @@
 
 #include <llvm-c/DebugInfo.h> /* temporary nodes, for self-referring scopes */
 
-static void mark_expr(const NestExpr *x, bool *used) {
-  switch (x->kind) {
-  case NEST_LOAD:
-    used[x->u.load.buf] = true;
-    mark_expr(x->u.load.index, used);
-    break;
-  case NEST_BINARY:
-    mark_expr(x->u.bin.a, used);
-    mark_expr(x->u.bin.b, used);
-    break;
-  case NEST_UNARY: mark_expr(x->u.un.a, used); break;
-  case NEST_SELECT:
-    mark_expr(x->u.sel.cond, used);
-    mark_expr(x->u.sel.a, used);
-    mark_expr(x->u.sel.b, used);
-    break;
-  case NEST_CAST: mark_expr(x->u.cast.a, used); break;
-  default: break;
-  }
-}
-
-static void mark_block(const NestBlock *b, bool *used) {
-  for (int i = 0; i < b->n; i++) {
-    const NestStmt *s = b->stmts[i];
-    switch (s->kind) {
-    case NEST_LOOP:
-      mark_expr(s->u.loop.lo, used);
-      mark_expr(s->u.loop.hi, used);
-      mark_block(&s->u.loop.body, used);
-      break;
-    case NEST_STORE:
-      used[s->u.store.buf] = true;
-      mark_expr(s->u.store.index, used);
-      mark_expr(s->u.store.value, used);
-      break;
-    case NEST_DECL: mark_expr(s->u.decl.init, used); break;
-    case NEST_ASSIGN: mark_expr(s->u.assign.value, used); break;
-    }
-  }
-}
-
 /* True when the body's contract makes a buffer of kind k distinct from every other object. */
 static bool noalias_object(NestBufKind k) { return k == NEST_BUF_WORKSPACE || k == NEST_BUF_OUTPUT; }
 
@@ -96,7 +55,7 @@ bool cg_llvm_alias_kernel(LLVMContextRef ctx, const NestProgram *p, const NestKe
   bool ok = used && scopes && list;
   for (int b = 0; b < p->nbufs; b++) scope[b] = noalias[b] = NULL;
   if (ok) {
-    mark_block(&k->body, used);
+    cg_nest_mark_bufs(&k->body, used);
     LLVMMetadataRef kname = LLVMMDStringInContext2(ctx, k->name, strlen(k->name));
     LLVMMetadataRef domain = self_node(ctx, &kname, 1);
     for (int b = 0; b < p->nbufs; b++) {
