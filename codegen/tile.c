@@ -2,7 +2,6 @@
  * shared outer band become an ISL schedule tree, the band is tiled, the point loops sunk
  * below each statement's own loops, the full tiles isolated; the AST ISL generates from it is
  * converted to NestStmt loops. Every ISL object is freed before returning. */
-#include <stdarg.h>
 #include <string.h>
 
 #include <isl/aff.h>
@@ -21,66 +20,36 @@
 #include <isl/union_map.h>
 
 #include "codegen/tile.h"
+#include "ir/text.h"
 
 /* ---- the ISL text of the nest -------------------------------------------------------------- */
 
-/* A growing string; `failed` once it ran out of memory. */
-typedef struct Text {
-  char *s;
-  size_t n, cap;
-  bool failed;
-} Text;
-
-/* Appends printf-style text to t. */
-static void put(Text *t, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int len = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (t->failed || len < 0) return;
-  if (t->n + (size_t)len + 1 > t->cap) {
-    size_t cap = t->cap ? t->cap : 256;
-    while (cap < t->n + (size_t)len + 1) cap *= 2;
-    char *q = ir_realloc(t->s, cap);
-    if (!q) {
-      t->failed = true;
-      return;
-    }
-    t->s = q;
-    t->cap = cap;
-  }
-  va_start(ap, fmt);
-  vsnprintf(t->s + t->n, t->cap - t->n, fmt, ap);
-  va_end(ap);
-  t->n += (size_t)len;
-}
-
 /* Appends the tuple "Si[d0, ..., d(n-1)]" (name empty: "[d0, ...]"). */
-static void put_tuple(Text *t, const char *name, int i, int n) {
-  if (name) put(t, "%s%d", name, i);
-  put(t, "[");
-  for (int d = 0; d < n; d++) put(t, "%sd%d", d ? ", " : "", d);
-  put(t, "]");
+static void put_tuple(IrText *t, const char *name, int i, int n) {
+  if (name) ir_text_add(t, "%s%d", name, i);
+  ir_text_add(t, "[");
+  for (int d = 0; d < n; d++) ir_text_add(t, "%sd%d", d ? ", " : "", d);
+  ir_text_add(t, "]");
 }
 
 /* Appends the constraints "0 <= d0 < e0 and ..." of a box of n dimensions. */
-static void put_box(Text *t, int n, const int64_t *extent) {
-  for (int d = 0; d < n; d++) put(t, "%s0 <= d%d < %lld", d ? " and " : "", d, (long long)extent[d]);
+static void put_box(IrText *t, int n, const int64_t *extent) {
+  for (int d = 0; d < n; d++) ir_text_add(t, "%s0 <= d%d < %lld", d ? " and " : "", d, (long long)extent[d]);
 }
 
 /* The ISL union set of every statement's domain: "{ S0[d0, d1] : box and where; ... }". */
 static isl_union_set *domains(isl_ctx *ctx, const CgTileNest *t) {
-  Text s = {0};
-  put(&s, "{ ");
+  IrText s = {0};
+  ir_text_add(&s, "{ ");
   for (int i = 0; i < t->nstmts; i++) {
     const CgTileStmt *st = &t->stmts[i];
-    put(&s, "%s", i ? "; " : "");
+    ir_text_add(&s, "%s", i ? "; " : "");
     put_tuple(&s, "S", i, st->ndims);
-    put(&s, " : ");
+    ir_text_add(&s, " : ");
     put_box(&s, st->ndims, st->extent);
-    if (st->where) put(&s, " and %s", st->where);
+    if (st->where) ir_text_add(&s, " and %s", st->where);
   }
-  put(&s, " }");
+  ir_text_add(&s, " }");
   isl_union_set *u = s.failed ? NULL : isl_union_set_read_from_str(ctx, s.s);
   ir_free(s.s);
   return u;
@@ -89,19 +58,19 @@ static isl_union_set *domains(isl_ctx *ctx, const CgTileNest *t) {
 /* The partial schedule of dimensions [from, to) of every statement (each has them), as a
  * multi union piecewise affine "[{ S0[..] -> [(d_from)]; ... }, ...]". */
 static isl_multi_union_pw_aff *band(isl_ctx *ctx, const CgTileNest *t, int only, int from, int to) {
-  Text s = {0};
-  put(&s, "[");
+  IrText s = {0};
+  ir_text_add(&s, "[");
   for (int d = from; d < to; d++) {
-    put(&s, "%s{ ", d > from ? ", " : "");
+    ir_text_add(&s, "%s{ ", d > from ? ", " : "");
     for (int i = 0; i < t->nstmts; i++) {
       if (only >= 0 && i != only) continue;
-      put(&s, "%s", i && only < 0 ? "; " : "");
+      ir_text_add(&s, "%s", i && only < 0 ? "; " : "");
       put_tuple(&s, "S", i, t->stmts[i].ndims);
-      put(&s, " -> [(d%d)]", d);
+      ir_text_add(&s, " -> [(d%d)]", d);
     }
-    put(&s, " }");
+    ir_text_add(&s, " }");
   }
-  put(&s, "]");
+  ir_text_add(&s, "]");
   isl_multi_union_pw_aff *m = s.failed ? NULL : isl_multi_union_pw_aff_read_from_str(ctx, s.s);
   ir_free(s.s);
   return m;
@@ -112,34 +81,34 @@ static isl_multi_union_pw_aff *band(isl_ctx *ctx, const CgTileNest *t, int only,
  * statement's own dimensions): the full tiles. */
 static isl_set *full_tiles(isl_ctx *ctx, const CgTileNest *t, const int64_t *tile, isl_union_set *dom) {
   int n = t->nout;
-  Text s = {0};
-  put(&s, "{ ");
+  IrText s = {0};
+  ir_text_add(&s, "{ ");
   put_tuple(&s, NULL, 0, n);
-  put(&s, " -> [");
-  for (int d = 0; d < n; d++) put(&s, "%st%d", d ? ", " : "", d);
-  put(&s, "] : ");
+  ir_text_add(&s, " -> [");
+  for (int d = 0; d < n; d++) ir_text_add(&s, "%st%d", d ? ", " : "", d);
+  ir_text_add(&s, "] : ");
   for (int d = 0; d < n; d++)
-    put(&s, "%s%lld t%d <= d%d < %lld t%d + %lld", d ? " and " : "", (long long)tile[d], d, d, (long long)tile[d], d,
-        (long long)tile[d]);
-  put(&s, " }");
+    ir_text_add(&s, "%s%lld t%d <= d%d < %lld t%d + %lld", d ? " and " : "", (long long)tile[d], d, d,
+                (long long)tile[d], d, (long long)tile[d]);
+  ir_text_add(&s, " }");
   isl_map *tile_of = s.failed ? NULL : isl_map_read_from_str(ctx, s.s);
-  s.n = 0;
-  put(&s, "{ ");
+  s.len = 0;
+  ir_text_add(&s, "{ ");
   put_tuple(&s, NULL, 0, n);
-  put(&s, " : ");
+  ir_text_add(&s, " : ");
   put_box(&s, n, t->extent);
-  put(&s, " }");
+  ir_text_add(&s, " }");
   isl_set *outputs = s.failed ? NULL : isl_set_read_from_str(ctx, s.s);
   /* bad: the points that are no output, or that miss an instance of some statement. */
   isl_set *bad = isl_set_complement(isl_set_copy(outputs));
   for (int i = 0; i < t->nstmts && !s.failed; i++) {
     const CgTileStmt *st = &t->stmts[i];
-    s.n = 0;
-    put(&s, "{ ");
+    s.len = 0;
+    ir_text_add(&s, "{ ");
     put_tuple(&s, "S", i, st->ndims);
-    put(&s, " : ");
+    ir_text_add(&s, " : ");
     put_box(&s, st->ndims, st->extent);
-    put(&s, " }");
+    ir_text_add(&s, " }");
     isl_set *box = isl_set_read_from_str(ctx, s.s);
     isl_set *mine = isl_union_set_extract_set(dom, isl_set_get_space(box));
     isl_set *miss = isl_set_subtract(box, mine);

@@ -45,8 +45,13 @@ static const char *const compile_usage =
     "pass flags (as `lathe opt`; the passes run before lowering, -O2 when none is given):\n";
 static const char compile_exit_codes[] =
     "\n"
-    "exit codes: 0 ok, 1 bad model or an op the backends cannot compile yet, 2 usage,\n"
-    "70 internal error\n";
+    "environment:\n"
+    "  LATHE_LLVM_BACKEND   the LLVM backend module to load for so, obj, asm, llvm and\n"
+    "                       --target (default: liblathe_llvm.so beside the lathe executable,\n"
+    "                       else ../lib/lathe/liblathe_llvm.so from it)\n"
+    "\n"
+    "exit codes: 0 ok, 1 bad model, an op the backends cannot compile yet or no LLVM backend,\n"
+    "2 usage, 70 internal error\n";
 
 /* What a backend writes for one kind to f, given the lowered program and the artifact;
  * IR_OK or a status it reported through d. */

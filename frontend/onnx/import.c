@@ -34,53 +34,16 @@ enum { PRODUCER_NONE = -1, PRODUCER_INPUT = -2, PRODUCER_INITIALIZER = -3 };
 /* A protobuf-c string that may be NULL, as a string. */
 static const char *str(const char *s) { return s ? s : ""; }
 
-/* ---- text ------------------------------------------------------------------------------------------ */
-
-/* Appends printf-formatted text to t (marking t failed when out of memory). */
-static void text_vadd(OnnxText *t, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-static void text_vadd(OnnxText *t, const char *fmt, va_list ap) {
-  va_list ap2;
-  va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap2);
-  va_end(ap2);
-  if (n < 0 || t->failed) return;
-  if (t->len + (size_t)n + 1 > t->cap) {
-    size_t cap = t->cap ? t->cap : 256;
-    while (cap < t->len + (size_t)n + 1) cap *= 2;
-    char *s = ir_realloc(t->s, cap);
-    if (!s) { t->failed = true; return; }
-    t->s = s;
-    t->cap = cap;
-  }
-  vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
-  t->len += (size_t)n;
-}
-
-/* Appends printf-formatted text to t. */
-static void text_add(OnnxText *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void text_add(OnnxText *t, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  text_vadd(t, fmt, ap);
-  va_end(ap);
-}
-
-/* Frees t's memory. */
-static void text_free(OnnxText *t) {
-  ir_free(t->s);
-  memset(t, 0, sizeof *t);
-}
-
 /* ---- reporting ---------------------------------------------------------------------------------------- */
 
 void onnx_unsupported(Importer *im, const char *fmt, ...) {
   im->unsupported++;
   if (im->report_items++ >= ONNX_REPORT_MAX) return;
-  text_add(&im->report, "\n  - ");
-  if (im->node) text_add(&im->report, "node '%s' (%s): ", im->loc.origin, str(im->node->op_type));
+  ir_text_add(&im->report, "\n  - ");
+  if (im->node) ir_text_add(&im->report, "node '%s' (%s): ", im->loc.origin, str(im->node->op_type));
   va_list ap;
   va_start(ap, fmt);
-  text_vadd(&im->report, fmt, ap);
+  ir_text_vadd(&im->report, fmt, ap);
   va_end(ap);
 }
 
@@ -116,27 +79,27 @@ static void add_gap(Importer *im, const char *type, const char *why, const char 
     gap->op_type = type;
     gap->why = why;
   }
-  if (gap->count < 8) text_add(&gap->names, "%s'%s'", gap->count ? ", " : "", node_name);
-  else if (gap->count == 8) text_add(&gap->names, ", ...");
+  if (gap->count < 8) ir_text_add(&gap->names, "%s'%s'", gap->count ? ", " : "", node_name);
+  else if (gap->count == 8) ir_text_add(&gap->names, ", ...");
   gap->count++;
   im->unsupported++;
 }
 
 /* Prints the whole report of unsupported items as one error. */
 static void print_report(Importer *im) {
-  OnnxText t = {0};
+  IrText t = {0};
   int items = im->ngaps + im->report_items;
-  text_add(&t, "lathe cannot import this model (%d unsupported item%s):", items, items == 1 ? "" : "s");
-  if (im->report.s) text_add(&t, "%s", im->report.s);
-  if (im->report_items > ONNX_REPORT_MAX) text_add(&t, "\n  - and %d more", im->report_items - ONNX_REPORT_MAX);
+  ir_text_add(&t, "lathe cannot import this model (%d unsupported item%s):", items, items == 1 ? "" : "s");
+  if (im->report.s) ir_text_add(&t, "%s", im->report.s);
+  if (im->report_items > ONNX_REPORT_MAX) ir_text_add(&t, "\n  - and %d more", im->report_items - ONNX_REPORT_MAX);
   for (int i = 0; i < im->ngaps; i++) {
     const OnnxOpGap *gap = &im->gaps[i];
-    text_add(&t, "\n  - op %s: %s; %d node%s: %s", gap->op_type, gap->why, gap->count, gap->count == 1 ? "" : "s",
+    ir_text_add(&t, "\n  - op %s: %s; %d node%s: %s", gap->op_type, gap->why, gap->count, gap->count == 1 ? "" : "s",
              gap->names.s ? gap->names.s : "");
   }
-  if (t.failed || im->report.failed) text_add(&t, "\n  (the list is incomplete: out of memory)");
+  if (t.failed || im->report.failed) ir_text_add(&t, "\n  (the list is incomplete: out of memory)");
   diag_error(im->d, loc_file(im->file), "%s", t.s ? t.s : "lathe cannot import this model (out of memory)");
-  text_free(&t);
+  ir_text_free(&t);
 }
 
 /* ---- names and values ------------------------------------------------------------------------------------ */
@@ -714,15 +677,15 @@ static bool topo_sort(Importer *im, const StrMap *prod, int *order) {
         int p = *name ? strmap_get(prod, name) : PRODUCER_NONE;
         if (p < 0 || state[p] == 2) continue;
         if (state[p] == 1) { /* a cycle: the stack from p up to v */
-          OnnxText t = {0};
+          IrText t = {0};
           int from = sp - 1;
           while (stack[from] != p) from--;
           for (int k = from; k < sp && k < from + 12; k++)
-            text_add(&t, "'%s' -> ", im->origins[stack[k]]);
-          text_add(&t, "%s'%s'", sp - from > 12 ? "... -> " : "", im->origins[p]);
+            ir_text_add(&t, "'%s' -> ", im->origins[stack[k]]);
+          ir_text_add(&t, "%s'%s'", sp - from > 12 ? "... -> " : "", im->origins[p]);
           im->loc = node_loc(im, (size_t)p);
           onnx_error(im, "the graph has a cycle: %s", t.s ? t.s : "(out of memory)");
-          text_free(&t);
+          ir_text_free(&t);
           ok = false;
           break;
         }
@@ -809,41 +772,41 @@ static bool input_type(Importer *im, const Onnx__ValueInfoProto *vi, TensorType 
     return false;
   }
   t->rank = fix ? fix->rank : (int)sp->n_dim;
-  OnnxText dyn = {0};
+  IrText dyn = {0};
   int ndyn = 0;
   for (int i = 0; i < t->rank; i++) {
     const Onnx__TensorShapeProto__Dimension *dim = sp ? sp->dim[i] : NULL;
     bool known = dim && dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
     if (known && dim->dim_value < 0) {
       onnx_error(im, "input '%.200s': dimension %d is negative (%lld)", name, i, (long long)dim->dim_value);
-      text_free(&dyn);
+      ir_text_free(&dyn);
       return false;
     }
     if (fix) {
       if (known && dim->dim_value != fix->dims[i]) {
         onnx_error(im, "--shape %.200s: dimension %d is %lld in the model, not %lld", name, i,
                    (long long)dim->dim_value, (long long)fix->dims[i]);
-        text_free(&dyn);
+        ir_text_free(&dyn);
         return false;
       }
       t->dims[i] = fix->dims[i];
     } else if (known) {
       t->dims[i] = dim->dim_value;
-      text_add(&dyn, "%s%lld", i ? "," : "", (long long)dim->dim_value);
+      ir_text_add(&dyn, "%s%lld", i ? "," : "", (long long)dim->dim_value);
     } else {
       bool param =
           dim && dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && *str(dim->dim_param);
-      text_add(&dyn, "%s%.60s", i ? "," : "", param ? dim->dim_param : "?");
+      ir_text_add(&dyn, "%s%.60s", i ? "," : "", param ? dim->dim_param : "?");
       ndyn++;
     }
   }
   if (ndyn) {
     onnx_unsupported(im, "input '%.200s' has %d dynamic dimension%s, [%s]: fix %s with --shape %.200s=D0,D1,...", name,
                      ndyn, ndyn == 1 ? "" : "s", dyn.s ? dyn.s : "", ndyn == 1 ? "it" : "them", name);
-    text_free(&dyn);
+    ir_text_free(&dyn);
     return false;
   }
-  text_free(&dyn);
+  ir_text_free(&dyn);
   const char *why;
   if (!ir_type_valid(t, &why)) {
     onnx_error(im, "input '%.200s': %s", name, why);
@@ -1059,18 +1022,18 @@ static bool make_outputs(Importer *im) {
           same = false;
       if (!same) {
         char buf[256];
-        OnnxText want = {0};
-        text_add(&want, "%s[", tt->has_elem_type ? onnx_dtype_name(tt->elem_type) : "?");
+        IrText want = {0};
+        ir_text_add(&want, "%s[", tt->has_elem_type ? onnx_dtype_name(tt->elem_type) : "?");
         for (size_t k = 0; sp && k < sp->n_dim; k++) {
           if (sp->dim[k]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
-            text_add(&want, "%s%lld", k ? "," : "", (long long)sp->dim[k]->dim_value);
+            ir_text_add(&want, "%s%lld", k ? "," : "", (long long)sp->dim[k]->dim_value);
           else
-            text_add(&want, "%s?", k ? "," : "");
+            ir_text_add(&want, "%s?", k ? "," : "");
         }
-        text_add(&want, "]");
+        ir_text_add(&want, "]");
         onnx_error(im, "graph output '%.200s' is declared %s but computes to %s", vi->name,
                    want.s ? want.s : "?", ir_type_str(t, buf, sizeof buf));
-        text_free(&want);
+        ir_text_free(&want);
         ok = false;
       }
     }
@@ -1214,10 +1177,10 @@ static IrStatus import_unpacked(Onnx__ModelProto *m, const char *name, const Onn
   ir_graph_free(im.g);
   strmap_free(&im.values);
   strmap_free(&im.names);
-  for (int i = 0; i < im.ngaps; i++) text_free(&im.gaps[i].names);
+  for (int i = 0; i < im.ngaps; i++) ir_text_free(&im.gaps[i].names);
   ir_free(im.gaps);
   ir_free(im.order);
-  text_free(&im.report);
+  ir_text_free(&im.report);
   onnx__model_proto__free_unpacked(m, &onnx_allocator);
   return st;
 }

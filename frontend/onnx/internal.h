@@ -6,6 +6,7 @@
 #include "frontend/onnx/onnx.h"
 #include "ir/op.h"
 #include "ir/strmap.h"
+#include "ir/text.h"
 #include "onnx.pb-c.h"
 
 /* ---- the protobuf reader (proto.c) --------------------------------------------------------- */
@@ -49,20 +50,13 @@ OnnxTensorStatus onnx_tensor_convert(const Onnx__TensorProto *t, const char *wha
  * users are skipped without more messages (the cause is already reported). */
 enum { ONNX_POISON = -2 };
 
-/* A growing text: the report of what lathe does not support. */
-typedef struct OnnxText {
-  char *s;     /* NUL-terminated, ir_malloc'd (NULL while empty) */
-  size_t len;  /* bytes before the NUL */
-  size_t cap;  /* bytes allocated */
-  bool failed; /* an allocation failed */
-} OnnxText;
 
 /* One ONNX op type that lathe cannot import, with the nodes that use it. */
 typedef struct OnnxOpGap {
   const char *op_type; /* "domain::Type" or "Type" (borrowed from the model) */
   const char *why;     /* static reason */
   int count;           /* nodes using it */
-  OnnxText names;      /* the first few node names, quoted, comma-separated */
+  IrText names;      /* the first few node names, quoted, comma-separated */
 } OnnxOpGap;
 
 /* The state of one import. */
@@ -80,7 +74,7 @@ typedef struct Importer {
   int norder, cap_order;         /* entries and room of order */
   OnnxOpGap *gaps;               /* ngaps op types lathe cannot import */
   int ngaps, cap_gaps;           /* entries and room of gaps */
-  OnnxText report;               /* other unsupported items, one "\n  - item" each */
+  IrText report;               /* other unsupported items, one "\n  - item" each */
   int unsupported;               /* items in gaps (nodes) and report */
   int report_items;              /* items in report (after ONNX_REPORT_MAX only counted) */
   const char **origins;          /* per ONNX node: its name, or a description (in the arena) */
