@@ -61,6 +61,7 @@ typedef struct PassBisect {
   const char *pass; /* its name; NULL: no pass changed the outputs */
   int output;       /* the first such output (an index into the graph's outputs) */
   IrDiff diff;      /* that output against the input graph's */
+  int npasses;      /* how many passes the pipeline holds */
 } PassBisect;
 
 /* How pass_run_pipeline reports and checks as it goes. */

@@ -142,7 +142,7 @@ static IrStatus sample_check(const Graph *g, const Sample *s, const IrTolerance 
     if (!ir_compare(&g->output_types[i], got[i], s->out[i], tol, &diff)) st = diag_oom(d, g->loc);
     if (st != IR_OK || diff.bad == 0) continue;
     if (b) {
-      *b = (PassBisect){position, pass, i, diff};
+      *b = (PassBisect){position, pass, i, diff, b->npasses};
       break;
     }
     diag_error(d, g->loc, "after pass %s, output %%%s differs from the input graph's at element %lld: %.9g, not %.9g",
@@ -169,7 +169,7 @@ IrStatus pass_run_pipeline(Graph *g, const Pass *const *passes, int n, const Pip
   Sample sample = {0};
   bool check = o->verify_each || o->bisect;
   const IrTolerance *tol = o->tol ? o->tol : &pass_default_tol;
-  if (o->bisect) *o->bisect = (PassBisect){0, NULL, -1, {0}};
+  if (o->bisect) *o->bisect = (PassBisect){0, NULL, -1, {0}, n};
   IrStatus st = check ? sample_make(g, o->inputs, o->seed, &sample, c->diag) : IR_OK;
   double total = 0;
   for (int i = 0; i < n && st == IR_OK; i++) {

@@ -60,7 +60,8 @@ typedef struct OptArgs {
 } OptArgs;
 
 /* Prints what a bisecting run found; returns the tool's exit code (1 when a pass changed the outputs). */
-static int report_bisect(const Graph *g, const PassBisect *b, int npasses, const IrTolerance *tol) {
+static int report_bisect(const Graph *g, const PassBisect *b, const IrTolerance *tol) {
+  int npasses = b->npasses;
   if (!b->pass) {
     printf("no pass changes the outputs (%d pass%s run; rtol %g, atol %g)\n", npasses, npasses == 1 ? "" : "es",
            tol->rtol, tol->atol);
@@ -72,18 +73,6 @@ static int report_bisect(const Graph *g, const PassBisect *b, int npasses, const
          b->position, npasses, b->pass, g->output_names[b->output], x->max_abs, x->max_rel, (long long)x->bad,
          (long long)x->numel, tol->rtol, tol->atol, (long long)x->first_bad, x->got, x->want);
   return EXIT_INPUT;
-}
-
-/* The number of passes the flags select (for the bisect report). */
-static int passes_selected(const PassFlags *f) {
-  if (!f->passes) {
-    int n;
-    pass_level(f->level >= 0 ? f->level : 2, &n);
-    return n;
-  }
-  int n = 1;
-  for (const char *p = f->passes; *p; p++) n += *p == ',';
-  return n;
 }
 
 /* Loads the model, runs the passes (bisecting or not) and writes or prints the result. */
@@ -109,7 +98,7 @@ static int opt_model(const char *path, const OptArgs *a, PassFlags *f) {
   }
   int code = EXIT_OK;
   if (st == IR_OK) st = pass_flags_run(g, f, 2, &d);
-  if (st == IR_OK && a->bisect) code = report_bisect(g, &b, passes_selected(f), f->tol ? f->tol : &pass_default_tol);
+  if (st == IR_OK && a->bisect) code = report_bisect(g, &b, f->tol ? f->tol : &pass_default_tol);
   else if (st == IR_OK && a->out) st = ir_save(g, a->out, ir_save_weights_filter, &d);
   else if (st == IR_OK && !f->memory_map) ir_print_graph(stdout, g);
   physical_free(inputs, g->body->nparams);
