@@ -100,7 +100,7 @@ static IrStatus compare_taps(const Graph *g, const ValueId *origin, const char *
   if (st == IR_OK && (lathe_model_ninputs(m) != g->body->nparams || lathe_model_noutputs(m) != nout))
     st = IR_INTERNAL(d, "the compiled copy's signature is not the tapped graph's");
   if (st == IR_OK && !(outs = artifact_ports(m, false))) st = diag_oom(d, loc_none());
-  if (st == IR_OK) st = artifact_run(m, ins, outs, d);
+  if (st == IR_OK) st = artifact_run(m, ins, outs, 0, d);
   *nodes = 0;
   NodeId last = -1;
   for (int k = 0; st == IR_OK && k < nout; k++) {

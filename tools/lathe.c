@@ -94,6 +94,9 @@ static const char *const run_usage =
     "  --tolerance=R[,A]    (--compare) floats agree when |compiled - interpreted| <=\n"
     "                       A + R |interpreted| (default 1e-5,1e-6; A defaults to R/10);\n"
     "                       other dtypes must match exactly\n"
+    "  --time N             after the run whose outputs are shown, run the model N more times\n"
+    "                       (same inputs, same workspace) and print the median, min and max\n"
+    "                       time per run: `time: median X ms per run over N runs (...)`\n"
     "  -h, --help           print this help\n"
     "\n"
     "A FILE ending in .so, or starting as an ELF file does, is run as a compiled artifact.\n";
@@ -239,6 +242,7 @@ typedef struct RunOpts {
   const char *out_dir;   /* --out-dir, or NULL */
   const char *weights;   /* --weights: a compiled model's sidecar weights, or NULL */
   uint64_t seed;         /* for inputs not given with --in */
+  int timed;             /* --time: runs timed after the first */
 } RunOpts;
 
 /* Prints a summary of each output and, with --out-dir, writes it as DIR/NAME.npy. */
@@ -278,8 +282,17 @@ static IrStatus run_interp(const char *path, const RunOpts *o, DiagSink *d) {
   if (st == IR_OK) st = fill_inputs(ins, nin, o->ins, o->nins, o->seed, d);
   if (st == IR_OK && (!outputs || !(inputs = physical_inputs(g, ins)))) st = diag_oom(d, loc_none());
   if (st == IR_OK) st = ir_interp_run(g, (const void *const *)inputs, outputs, d);
+  double *times = st == IR_OK && o->timed > 0 ? calloc((size_t)o->timed, sizeof *times) : NULL;
+  if (st == IR_OK && o->timed > 0 && !times) st = diag_oom(d, loc_none());
+  for (int i = 0; st == IR_OK && i < o->timed; i++) {
+    double t0 = run_clock();
+    st = ir_interp_run(g, (const void *const *)inputs, outputs, d);
+    times[i] = run_clock() - t0;
+  }
   for (int i = 0; st == IR_OK && i < nout; i++)
     ir_tensor_unpack(&g->output_types[i], outputs[i], outs[i].type.dtype, outs[i].data);
+  if (st == IR_OK) run_timing_print(times, o->timed);
+  free(times);
   if (st == IR_OK) st = report_outputs(outs, nout, o, d);
   physical_free(inputs, nin);
   physical_free(outputs, nout);
@@ -312,7 +325,7 @@ static IrStatus run_artifact(const char *path, const RunOpts *o, DiagSink *d) {
   RunPort *ins = artifact_ports(m, true), *outs = artifact_ports(m, false);
   if (!ins || !outs) st = diag_oom(d, loc_none());
   if (st == IR_OK) st = fill_inputs(ins, nin, o->ins, o->nins, o->seed, d);
-  if (st == IR_OK) st = artifact_run(m, ins, outs, d);
+  if (st == IR_OK) st = artifact_run(m, ins, outs, o->timed, d);
   if (st == IR_OK) st = report_outputs(outs, nout, o, d);
   ports_free(ins, nin);
   ports_free(outs, nout);
@@ -342,10 +355,10 @@ static int cmd_run(int argc, char **argv) {
       {"in", required_argument, 0, 'i'},      {"out-dir", required_argument, 0, 'O'},
       {"seed", required_argument, 0, 'S'},    {"weights", required_argument, 0, 'W'},
       {"compare", no_argument, 0, 'C'},       {"tolerance", required_argument, 0, 'T'},
-      {0, 0, 0, 0}};
+      {"time", required_argument, 0, 'N'},    {0, 0, 0, 0}};
   bool interp = false, compare = false, has_tol = false;
   IrTolerance tol = compare_default_tol;
-  RunOpts o = {calloc((size_t)argc + 1, sizeof(const char *)), 0, NULL, NULL, 0};
+  RunOpts o = {calloc((size_t)argc + 1, sizeof(const char *)), 0, NULL, NULL, 0, 0};
   int c;
   if (!o.ins) { fputs("lathe: out of memory\n", stderr); return EXIT_INPUT; }
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -364,6 +377,15 @@ static int cmd_run(int argc, char **argv) {
       has_tol = true;
       if (!tolerance_parse("run", optarg, &tol)) { free(o.ins); return EXIT_USAGE; }
       break;
+    case 'N': {
+      long v = strtol(optarg, &end, 10);
+      if (*end || !*optarg || v < 1 || v > 1000000) {
+        free(o.ins);
+        return usage_error("run", "--time needs a count of runs from 1 to 1000000, not '%s'", optarg);
+      }
+      o.timed = (int)v;
+      break;
+    }
     case 'S':
       o.seed = strtoull(optarg, &end, 0);
       if (*end || !*optarg) { free(o.ins); return usage_error("run", "--seed needs a number, not '%s'", optarg); }
@@ -377,8 +399,8 @@ static int cmd_run(int argc, char **argv) {
   int code;
   if (has_tol && !compare) {
     code = usage_error("run", "%s", "--tolerance goes with --compare");
-  } else if (compare && (interp || o.out_dir || o.weights || artifact)) {
-    code = usage_error("run", "%s", "--compare takes a .lathe or .onnx model, without --interp, --out-dir or --weights");
+  } else if (compare && (interp || o.out_dir || o.weights || o.timed || artifact)) {
+    code = usage_error("run", "%s", "--compare takes a .lathe or .onnx model, without --interp, --out-dir, --weights or --time");
   } else if (compare) {
     DiagSink d;
     diag_init(&d, stderr);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "frontend/npy.h"
@@ -145,7 +146,26 @@ RunPort *artifact_ports(const lathe_model *m, bool inputs) {
   return ports;
 }
 
-IrStatus artifact_run(lathe_model *m, const RunPort *ins, RunPort *outs, DiagSink *d) {
+double run_clock(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+void run_timing_print(double *t, int n) {
+  if (n < 1) return;
+  qsort(t, (size_t)n, sizeof *t, cmp_double);
+  double median = n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+  printf("time: median %.4f ms per run over %d runs (min %.4f ms, max %.4f ms)\n", median * 1e3, n, t[0] * 1e3,
+         t[n - 1] * 1e3);
+}
+
+IrStatus artifact_run(lathe_model *m, const RunPort *ins, RunPort *outs, int timed, DiagSink *d) {
   lathe_error err;
   int nin = lathe_model_ninputs(m), nout = lathe_model_noutputs(m);
   const void **inputs = calloc((size_t)nin + 1, sizeof *inputs);
@@ -164,6 +184,15 @@ IrStatus artifact_run(lathe_model *m, const RunPort *ins, RunPort *outs, DiagSin
   }
   if (st == IR_OK && lathe_model_run(m, NULL, inputs, in_sizes, outputs, out_sizes, ws, &err) != LATHE_OK)
     st = rt_report(d, &err);
+  double *times = st == IR_OK && timed > 0 ? calloc((size_t)timed, sizeof *times) : NULL;
+  if (st == IR_OK && timed > 0 && !times) st = diag_oom(d, loc_none());
+  for (int i = 0; st == IR_OK && i < timed; i++) {
+    double t0 = run_clock();
+    if (lathe_model_run(m, NULL, inputs, in_sizes, outputs, out_sizes, ws, &err) != LATHE_OK) st = rt_report(d, &err);
+    times[i] = run_clock() - t0;
+  }
+  if (st == IR_OK) run_timing_print(times, timed);
+  free(times);
   lathe_model_free_workspace(ws);
   free(inputs);
   free(outputs);

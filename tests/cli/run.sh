@@ -41,6 +41,14 @@ check run-unknown-input 1 'no input named %nosuch' -- "$lathe" run "$digits/digi
 "$lathe" run "$digits/digits.lathe" --interp --seed 5 >"$tmp/s5b" 2>&1
 "$lathe" run "$digits/digits.lathe" --interp --seed 6 >"$tmp/s6" 2>&1
 expect seed-repeats cmp -s "$tmp/s5a" "$tmp/s5b"
+# --time N: N more runs after the shown one, their median, min and max; the outputs shown are
+# the first run's (the same as without --time).
+check run-time-interp 0 '^time: median [0-9.]+ ms per run over 3 runs \(min [0-9.]+ ms, max [0-9.]+ ms\)$' -- \
+  "$lathe" run "$digits/digits.lathe" --interp --seed 5 --time 3
+"$lathe" run "$digits/digits.lathe" --interp --seed 5 --time 2 | grep -v '^time: ' >"$tmp/s5t"
+expect run-time-same-outputs cmp -s "$tmp/s5a" "$tmp/s5t"
+check run-time-zero 2 "--time needs a count of runs from 1 to 1000000, not '0'" -- "$lathe" run --interp --time 0 "$digits/digits.lathe"
+check run-time-compare 2 'without --interp, --out-dir, --weights or --time' -- "$lathe" run --compare --time 2 "$digits/digits.lathe"
 # --out-dir with a bf16 output (types.lathe's %bf2), which .npy cannot hold: one error line,
 # on stderr, exit 2, and nothing written: not the f32 and f16 outputs before it, not the folder.
 "$lathe" run --interp "$src/tests/models/types.lathe" --out-dir "$tmp/bf" >"$tmp/bf.out" 2>"$tmp/bf.err"
@@ -56,6 +64,7 @@ expect seed-matters sh -c "! cmp -s '$tmp/s5a' '$tmp/s6'"
 mkdir "$tmp/rt"
 check run-compiled 0 'argmax 7$' -- env TMPDIR="$tmp/rt" "$lathe" run "$digits/digits.lathe" --in input=$here/digit_first.npy --out-dir "$tmp/oc"
 expect run-compiled-npy test -s "$tmp/oc/probs.npy"
+check run-compiled-time 0 '^time: median [0-9.]+ ms per run over 4 runs' -- env TMPDIR="$tmp/rt" "$lathe" run "$digits/digits.lathe" --time 4
 check run-compiled-wrong-shape 1 'input %input needs f32\[1,1,8,8\] but the file holds f32\[2,1,8,8\]' -- \
   env TMPDIR="$tmp/rt" "$lathe" run "$digits/digits.lathe" --in input=$here/wrong_shape.npy
 cat >"$tmp/half.lathe" <<'M'
