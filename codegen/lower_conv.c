@@ -5,8 +5,15 @@
 #include "codegen/lower.h"
 #include "codegen/tile.h"
 
-/* The register tile of conv2d: output channels by output columns (of one output row). */
-enum { CONV_TILE_M = 4, CONV_TILE_W = 16 };
+/* The register tile of conv2d: output channels by output columns (of one output row). When
+ * one register tile's weights (CONV_TILE_M channels by all input channels and taps) would
+ * fill more than CONV_CACHE_W_BYTES (half the L1 cache), the input channels are cut into
+ * blocks of a power of 2 that fit (a 3 x 3 kernel over 256 channels: 64), and the output into
+ * cache tiles of CONV_CACHE_M channels by CONV_CACHE_H rows (all columns), so one block's
+ * weights stay in L1 while the register tile moves along the rows, and its input rows in L2.
+ * Smaller convolutions are not blocked: their weights and input rows stay in cache as they
+ * are (blocking a 3 x 3 conv over 64 channels on a 56 x 56 map made it 1.46 times slower). */
+enum { CONV_TILE_M = 4, CONV_TILE_W = 16, CONV_CACHE_M = 16, CONV_CACHE_H = 8, CONV_CACHE_W_BYTES = 16384 };
 
 /* The plain nest of a convolution node n in kernel k (conv2d when tiling fails, and
  * conv_transpose): loops over Y's elements, an accumulator set to the bias (or 0), and the
@@ -89,18 +96,40 @@ static bool conv2d_stmt(void *user, NestBlock *blk, int stmt, NestExpr *const *i
   return cg_store(p, blk, g->y, yi, cg_bin(p, NEST_ADD, cg_load(p, g->y, yi), cg_bin(p, NEST_MUL, xv, wv))) != NULL;
 }
 
+/* The column tiles of conv2d g: the interior columns [lo, hi) (every tap inside the input)
+ * are cut into tiles of width *width starting at *shift = lo, so each is a full tile; the
+ * columns before and after (taps in the padding) form partial tiles of their own. The width is
+ * CONV_TILE_W, or, when the interior divides into n tiles of at most CONV_TILE_W columns, the
+ * interior's width over n (a 14-column map padded by 1: one full tile of 12). */
+static void conv2d_columns(const Conv2d *g, int64_t *width, int64_t *shift) {
+  int64_t lo = (g->pads[1] + g->s[1] - 1) / g->s[1];
+  int64_t last = g->W - 1 + g->pads[1] - (g->kW - 1) * g->dil[1]; /* the last input start inside */
+  int64_t hi = last < 0 ? 0 : last / g->s[1] + 1;
+  if (hi > g->OW) hi = g->OW;
+  int64_t interior = hi - lo, n = (interior + CONV_TILE_W - 1) / CONV_TILE_W;
+  *width = interior > 0 && interior % n == 0 ? interior / n : CONV_TILE_W;
+  if (*width > g->OW) *width = g->OW;
+  *shift = lo > 0 && lo < *width ? lo : 0;
+}
+
 /* Builds the tiled nest of conv2d g in kernel k (register tile: CONV_TILE_M output channels
- * by up to CONV_TILE_W output columns of one row); false when ISL could not (nothing built). */
+ * by the columns conv2d_columns chooses, of one row); false when ISL could not (nothing built). */
 static bool conv2d_tiled(const Conv2d *g, NestKernel *k, int64_t batch) {
   int64_t extent[7] = {batch, g->M, g->OH, g->OW, g->Cg, g->kH, g->kW};
-  int64_t tile[4] = {1, CONV_TILE_M, 1, CONV_TILE_W};
+  int64_t tile[4] = {1, CONV_TILE_M, 1, CONV_TILE_W}, shift[4] = {0, 0, 0, 0};
+  conv2d_columns(g, &tile[3], &shift[3]);
   char where[256];
   snprintf(where, sizeof where,
            "0 <= %lld*d2 + %lld*d5 - %lld <= %lld and 0 <= %lld*d3 + %lld*d6 - %lld <= %lld", (long long)g->s[0],
            (long long)g->dil[0], (long long)g->pads[0], (long long)g->H - 1, (long long)g->s[1], (long long)g->dil[1],
            (long long)g->pads[1], (long long)g->W - 1);
-  CgTileStmt stmts[2] = {{4, extent, NULL}, {7, extent, where}};
-  CgTileNest t = {.nout = 4, .extent = extent, .tile = tile, .nstmts = 2, .stmts = stmts,
+  int64_t taps = g->kH * g->kW, block = 1, bytes = CONV_TILE_M * taps * (int64_t)sizeof(float);
+  while (block * 2 * bytes <= CONV_CACHE_W_BYTES) block *= 2;
+  bool blocked = block < g->Cg;
+  CgTileStmt stmts[2] = {{.ndims = 4, .extent = extent},
+                         {.ndims = 7, .extent = extent, .where = where, .block = blocked ? block : 0}};
+  int64_t cache[4] = {1, CONV_CACHE_M, CONV_CACHE_H, g->OW};
+  CgTileNest t = {.nout = 4, .extent = extent, .tile = tile, .cache = blocked ? cache : NULL, .shift = shift, .nstmts = 2, .stmts = stmts,
                   .parallel = batch * g->M * g->OH * g->OW >= CG_PARALLEL_MIN, .emit = conv2d_stmt,
                   .user = (void *)g};
   return cg_tile_build(g->c->p, k, &k->body, &t);
@@ -121,7 +150,15 @@ IrStatus cg_lower_conv2d(LowerCtx *c, const Node *n) {
   g.y = cg_out(c, n->outputs[0]);
   NestKernel *k = cg_kernel_for(c, n);
   if (!k || g.y < 0) return cg_checked(c, n->loc);
-  if (conv2d_tiled(&g, k, ty->dims[0])) return cg_checked(c, n->loc);
+  /* A 1 x 1 convolution with stride 1 and no padding reads each input row as its output row
+   * is laid out: its rows and columns are tiled as one dimension of H * W columns (a 56 x 56
+   * map: 196 full tiles of 16, rather than tiles of 14 along each row). */
+  Conv2d tiled = g;
+  if (g.kH == 1 && g.kW == 1 && g.s[0] == 1 && g.s[1] == 1 && !g.pads[0] && !g.pads[1] && !g.pads[2] && !g.pads[3]) {
+    tiled.W = tiled.OW = g.H * g.W;
+    tiled.H = tiled.OH = 1;
+  }
+  if (conv2d_tiled(&tiled, k, ty->dims[0])) return cg_checked(c, n->loc);
   ConvNest cn;
   if (!conv_open(c, n, k, &cn)) return cg_checked(c, n->loc);
   NestExpr *nn = cg_v(c, cn.v[0]), *m = cg_v(c, cn.v[1]);

@@ -6,8 +6,11 @@
 #include "codegen/lower.h"
 #include "codegen/tile.h"
 
-/* The register tile of the product: rows of Y by columns (a multiple of the vector width). */
-enum { TILE_ROWS = 4, TILE_COLS = 16 };
+/* The register tile of the product: rows of Y by columns (a multiple of the vector width);
+ * its cache tile: CACHE_ROWS by CACHE_COLS of Y, and k in blocks of CACHE_K (B's block of
+ * CACHE_K rows by CACHE_COLS columns, 256 KiB, stays in the L2 cache while the tile rows of
+ * Y's block pass over it; A's block of one tile row, 4 KiB, in L1). */
+enum { TILE_ROWS = 4, TILE_COLS = 16, CACHE_ROWS = 64, CACHE_COLS = 256, CACHE_K = 256 };
 
 /* A matrix product Y[batch..., m, j] = sum_k A[batch..., m, k] B[batch..., k, j] (batch
  * dimensions broadcast, A or B transposed for gemm), then gemm's Y = alpha * Y + beta * C.
@@ -63,21 +66,25 @@ static bool product_stmt(void *user, NestBlock *blk, int stmt, NestExpr *const *
 static bool product_tiled(const Product *q, NestKernel *k) {
   int nb = q->obatch.rank, nout = nb + 2;
   if (nout + 1 > CG_TILE_MAX_DIMS) return false;
-  int64_t extent[CG_TILE_MAX_DIMS + 1], tile[CG_TILE_MAX_DIMS];
+  int64_t extent[CG_TILE_MAX_DIMS + 1], tile[CG_TILE_MAX_DIMS], cache[CG_TILE_MAX_DIMS];
   for (int d = 0; d < nb; d++) {
     extent[d] = q->obatch.dims[d];
-    tile[d] = 1;
+    tile[d] = cache[d] = 1;
   }
   extent[nb] = q->M;
   extent[nb + 1] = q->N;
   extent[nb + 2] = q->K;
   tile[nb] = TILE_ROWS;
   tile[nb + 1] = TILE_COLS;
+  cache[nb] = CACHE_ROWS;
+  cache[nb + 1] = CACHE_COLS;
   bool finish = q->alpha != 1.0 || q->cbuf >= 0;
-  CgTileStmt stmts[3] = {{nout, extent, NULL}, {nout + 1, extent, NULL}, {nout, extent, NULL}};
+  CgTileStmt stmts[3] = {{.ndims = nout, .extent = extent},
+                         {.ndims = nout + 1, .extent = extent, .block = CACHE_K},
+                         {.ndims = nout, .extent = extent}};
   int64_t numel = q->M * q->N;
   for (int d = 0; d < nb; d++) numel *= extent[d];
-  CgTileNest t = {.nout = nout, .extent = extent, .tile = tile, .nstmts = finish ? 3 : 2, .stmts = stmts,
+  CgTileNest t = {.nout = nout, .extent = extent, .tile = tile, .cache = cache, .nstmts = finish ? 3 : 2, .stmts = stmts,
                   .parallel = numel >= CG_PARALLEL_MIN, .emit = product_stmt, .user = (void *)q};
   return cg_tile_build(q->c->p, k, &k->body, &t);
 }

@@ -383,7 +383,7 @@ static void print_block(FILE *f, const NestProgram *p, const NestKernel *k, cons
       print_expr(f, p, k, s->u.loop.hi);
       fputc(')', f);
       if (s->u.loop.step != 1) fprintf(f, " step %lld", (long long)s->u.loop.step);
-      fputs(":\n", f);
+      fputs(s->u.loop.unroll == NEST_UNROLL_FULL ? " unrolled:\n" : s->u.loop.unroll == NEST_UNROLL_NEVER ? " kept:\n" : ":\n", f);
       print_block(f, p, k, &s->u.loop.body, depth + 1);
       break;
     case NEST_STORE:

@@ -159,6 +159,16 @@ struct NestExpr {
 
 typedef struct NestStmt NestStmt;
 
+/* What a loop asks of the LLVM backend's unroller. A register tile's point loops are unrolled
+ * whole, so the tile's elements become scalars LLVM keeps in registers across the reduction
+ * loops around them, and those reduction loops are not unrolled (unrolled, they would hold
+ * too many of the tile's loads and stores for LLVM to promote them to registers). */
+typedef enum {
+  NEST_UNROLL_AUTO,  /* LLVM decides (innermost loops are marked for vectorization) */
+  NEST_UNROLL_FULL,  /* constant bounds: unrolled whole */
+  NEST_UNROLL_NEVER  /* kept a loop */
+} NestUnroll;
+
 /* A sequence of statements run in order. */
 typedef struct NestBlock {
   NestStmt **stmts; /* n statements */
@@ -180,6 +190,7 @@ struct NestStmt {
       NestExpr *lo, *hi;     /* bounds (DT_I64), evaluated once before the first iteration */
       int64_t step;          /* > 0 */
       bool parallel;         /* iterations are independent and run through parallel_for */
+      NestUnroll unroll;     /* what the backend asks of the loop unroller */
       NestBlock body;
     } loop;
     struct {                 /* NEST_STORE */

@@ -55,9 +55,22 @@ static isl_union_set *domains(isl_ctx *ctx, const CgTileNest *t) {
   return u;
 }
 
-/* The partial schedule of dimensions [from, to) of every statement (each has them), as a
- * multi union piecewise affine "[{ S0[..] -> [(d_from)]; ... }, ...]". */
-static isl_multi_union_pw_aff *band(isl_ctx *ctx, const CgTileNest *t, int only, int from, int to) {
+/* The sizes and offsets of one level of tiles (or none: each point its own). */
+typedef struct Level {
+  const int64_t *size;   /* per dimension d (absolute index), or NULL: 1 */
+  const int64_t *shift;  /* per dimension, or NULL: 0 */
+} Level;
+
+/* Appends the schedule expression of dimension d at level l: "(d3)", or "(floor((d3 - 1)/16))". */
+static void put_member(IrText *s, int d, const Level *l) {
+  int64_t size = l->size ? l->size[d] : 1, shift = l->shift ? l->shift[d] : 0;
+  if (size == 1 && shift == 0) ir_text_add(s, "(d%d)", d);
+  else ir_text_add(s, "(floor((d%d - %lld)/%lld))", d, (long long)shift, (long long)size);
+}
+
+/* The partial schedule of dimensions [from, to) of every statement (only >= 0: that one
+ * alone) at level l, as a multi union piecewise affine "[{ S0[..] -> [(d_from)]; ... }, ...]". */
+static isl_multi_union_pw_aff *band(isl_ctx *ctx, const CgTileNest *t, int only, int from, int to, const Level *l) {
   IrText s = {0};
   ir_text_add(&s, "[");
   for (int d = from; d < to; d++) {
@@ -66,7 +79,9 @@ static isl_multi_union_pw_aff *band(isl_ctx *ctx, const CgTileNest *t, int only,
       if (only >= 0 && i != only) continue;
       ir_text_add(&s, "%s", i && only < 0 ? "; " : "");
       put_tuple(&s, "S", i, t->stmts[i].ndims);
-      ir_text_add(&s, " -> [(d%d)]", d);
+      ir_text_add(&s, " -> [");
+      put_member(&s, d, l);
+      ir_text_add(&s, "]");
     }
     ir_text_add(&s, " }");
   }
@@ -76,63 +91,124 @@ static isl_multi_union_pw_aff *band(isl_ctx *ctx, const CgTileNest *t, int only,
   return m;
 }
 
-/* The set of tiles (tile coordinates t, tile d covering [T_d t_d, T_d t_d + T_d)) every point
- * of which is an output whose every statement instance lies in its domain (in the box of the
- * statement's own dimensions): the full tiles. */
-static isl_set *full_tiles(isl_ctx *ctx, const CgTileNest *t, const int64_t *tile, isl_union_set *dom) {
+/* Appends "[d_from, ..., d_(to-1)]". */
+static void put_dims(IrText *t, int from, int to) {
+  ir_text_add(t, "[");
+  for (int d = from; d < to; d++) ir_text_add(t, "%sd%d", d > from ? ", " : "", d);
+  ir_text_add(t, "]");
+}
+
+/* The register tiles (tile coordinates t; tile d covers [T_d t_d + o_d, T_d t_d + o_d + T_d))
+ * that are full: every point of the tile is an output, and for each statement every point
+ * has the same own (reduction) instances, so the point loops below the statement's own loops
+ * have constant bounds. A convolution's tile on the first row, whose taps kh = 0 fall in the
+ * padding for every point alike, is full; a tile whose columns differ in their taps is not. */
+static isl_set *full_tiles(isl_ctx *ctx, const CgTileNest *t, const Level *reg) {
   int n = t->nout;
   IrText s = {0};
   ir_text_add(&s, "{ ");
-  put_tuple(&s, NULL, 0, n);
+  put_dims(&s, 0, n);
   ir_text_add(&s, " -> [");
   for (int d = 0; d < n; d++) ir_text_add(&s, "%st%d", d ? ", " : "", d);
   ir_text_add(&s, "] : ");
-  for (int d = 0; d < n; d++)
-    ir_text_add(&s, "%s%lld t%d <= d%d < %lld t%d + %lld", d ? " and " : "", (long long)tile[d], d, d,
-                (long long)tile[d], d, (long long)tile[d]);
+  for (int d = 0; d < n; d++) {
+    long long size = (long long)reg->size[d], shift = reg->shift ? (long long)reg->shift[d] : 0;
+    ir_text_add(&s, "%s%lld t%d + %lld <= d%d < %lld t%d + %lld", d ? " and " : "", size, d, shift, d, size, d,
+                size + shift);
+  }
   ir_text_add(&s, " }");
   isl_map *tile_of = s.failed ? NULL : isl_map_read_from_str(ctx, s.s);
   s.len = 0;
   ir_text_add(&s, "{ ");
-  put_tuple(&s, NULL, 0, n);
+  put_dims(&s, 0, n);
   ir_text_add(&s, " : ");
   put_box(&s, n, t->extent);
   ir_text_add(&s, " }");
   isl_set *outputs = s.failed ? NULL : isl_set_read_from_str(ctx, s.s);
-  /* bad: the points that are no output, or that miss an instance of some statement. */
-  isl_set *bad = isl_set_complement(isl_set_copy(outputs));
-  for (int i = 0; i < t->nstmts && !s.failed; i++) {
+  /* The tiles holding a point that is no output. */
+  isl_set *bad = isl_set_apply(isl_set_complement(isl_set_copy(outputs)), isl_map_copy(tile_of));
+  isl_map *points_of = isl_map_reverse(isl_map_copy(tile_of)); /* t -> its points */
+  for (int i = 0; i < t->nstmts; i++) {
     const CgTileStmt *st = &t->stmts[i];
+    if (st->ndims == n) continue;
     s.len = 0;
     ir_text_add(&s, "{ ");
-    put_tuple(&s, "S", i, st->ndims);
+    put_dims(&s, 0, n);
+    ir_text_add(&s, " -> ");
+    put_dims(&s, n, st->ndims);
     ir_text_add(&s, " : ");
     put_box(&s, st->ndims, st->extent);
+    if (st->where) ir_text_add(&s, " and %s", st->where);
     ir_text_add(&s, " }");
-    isl_set *box = isl_set_read_from_str(ctx, s.s);
-    isl_set *mine = isl_union_set_extract_set(dom, isl_set_get_space(box));
-    isl_set *miss = isl_set_subtract(box, mine);
-    miss = isl_set_project_out(miss, isl_dim_set, n, st->ndims - n);
-    bad = isl_set_union(bad, isl_set_reset_tuple_id(miss));
+    isl_map *own = s.failed ? NULL : isl_map_read_from_str(ctx, s.s); /* point -> its own instances */
+    /* t -> [p -> r]: every point p of tile t paired with every instance r some point of t has */
+    isl_map *tile_own = isl_map_apply_range(isl_map_copy(points_of), isl_map_copy(own));
+    isl_map *pairs = isl_map_range_product(isl_map_copy(points_of), tile_own);
+    isl_map *present = isl_map_intersect_range(isl_map_copy(pairs), isl_map_wrap(own));
+    bad = isl_set_union(bad, isl_map_domain(isl_map_subtract(pairs, present)));
   }
   ir_free(s.s);
-  isl_set *tiles = isl_set_apply(outputs, isl_map_copy(tile_of));
-  isl_set *bad_tiles = isl_set_apply(bad, tile_of);
-  return isl_set_coalesce(isl_set_subtract(tiles, bad_tiles));
+  isl_map_free(points_of);
+  isl_set *tiles = isl_set_apply(outputs, tile_of);
+  return isl_set_coalesce(isl_set_subtract(tiles, bad));
 }
 
-/* The schedule of t: the outer band over every statement, tiled (the full tiles isolated),
- * above a sequence of the statements, each with a band of its own loops, below which the
- * tile's point loops are sunk. NULL when ISL fails. */
-static isl_schedule *schedule(isl_ctx *ctx, const CgTileNest *t, const int64_t *tile) {
+/* Inserts the register tile band (statement only, or every one when only < 0) at node, its
+ * full tiles isolated; nouter is the number of schedule dimensions above it. Returns the
+ * band's child. */
+static isl_schedule_node *register_band(isl_schedule_node *node, const CgTileNest *t, int only, const Level *reg,
+                                        isl_set *full, int nouter) {
+  isl_ctx *ctx = isl_schedule_node_get_ctx(node);
+  node = isl_schedule_node_insert_partial_schedule(node, band(ctx, t, only, 0, t->nout, reg));
+  isl_set *outer = isl_set_universe(isl_space_set_alloc(ctx, 0, (unsigned)nouter));
+  isl_set *iso = isl_map_wrap(isl_map_from_domain_and_range(outer, isl_set_copy(full)));
+  iso = isl_set_set_tuple_name(iso, "isolate");
+  node = isl_schedule_node_band_set_ast_build_options(node, isl_union_set_from_set(iso));
+  return isl_schedule_node_child(node, 0);
+}
+
+/* The statement's own dimensions' band and, below it, the point band of the output's. */
+static isl_schedule_node *inner_bands(isl_schedule_node *node, const CgTileNest *t, int i) {
+  isl_ctx *ctx = isl_schedule_node_get_ctx(node);
+  const Level plain = {NULL, NULL};
+  if (t->stmts[i].ndims > t->nout) {
+    node = isl_schedule_node_insert_partial_schedule(node, band(ctx, t, i, t->nout, t->stmts[i].ndims, &plain));
+    node = isl_schedule_node_insert_mark(node, isl_id_alloc(ctx, "reduction", NULL));
+    node = isl_schedule_node_child(isl_schedule_node_child(node, 0), 0);
+  }
+  node = isl_schedule_node_insert_partial_schedule(node, band(ctx, t, i, 0, t->nout, &plain));
+  /* Only a reduction's point loops are unrolled (to keep its tile in registers); the other
+   * statements' are left to the vectorizer. */
+  if (t->stmts[i].ndims == t->nout) return node;
+  return isl_schedule_node_insert_mark(node, isl_id_alloc(ctx, "points", NULL));
+}
+
+/* True when statement i's first own dimension is cut into reduction blocks. */
+static bool blocked(const CgTileNest *t, int i) {
+  const CgTileStmt *st = &t->stmts[i];
+  return st->ndims > t->nout && st->block > 0 && st->block < st->extent[t->nout];
+}
+
+/* The schedule of t, top down: the cache tile band over every statement (when t has cache
+ * tiles); then, when no statement's reduction is blocked, the register tile band shared by
+ * every statement; the sequence of the statements; for each statement, its reduction block
+ * band (when blocked) and its own register tile band (when the band is not shared), its own
+ * loops and the point loops. NULL when ISL fails. */
+static isl_schedule *schedule(isl_ctx *ctx, const CgTileNest *t, const Level *cache, const Level *reg) {
   isl_union_set *dom = domains(ctx, t);
   if (!dom) return NULL;
+  bool shared = true;
+  for (int i = 0; i < t->nstmts; i++) shared = shared && !blocked(t, i);
+  isl_set *full = full_tiles(ctx, t, reg);
   isl_schedule *empty = isl_schedule_from_domain(isl_union_set_copy(dom));
-  isl_schedule_node *node = isl_schedule_get_root(empty);
+  isl_schedule_node *node = isl_schedule_node_child(isl_schedule_get_root(empty), 0);
   isl_schedule_free(empty);
-  node = isl_schedule_node_child(node, 0);
-  node = isl_schedule_node_insert_partial_schedule(node, band(ctx, t, -1, 0, t->nout));
-  node = isl_schedule_node_child(node, 0);
+  int nouter = 0;
+  if (cache->size) {
+    node = isl_schedule_node_child(isl_schedule_node_insert_partial_schedule(node, band(ctx, t, -1, 0, t->nout, cache)), 0);
+    nouter = t->nout;
+  }
+  if (shared) node = register_band(node, t, -1, reg, full, nouter);
   if (t->nstmts > 1) {
     isl_union_set_list *filters = isl_union_set_list_alloc(ctx, t->nstmts);
     for (int i = 0; i < t->nstmts; i++) {
@@ -144,19 +220,21 @@ static isl_schedule *schedule(isl_ctx *ctx, const CgTileNest *t, const int64_t *
     node = isl_schedule_node_insert_sequence(node, filters);
   }
   for (int i = 0; i < t->nstmts; i++) {
-    if (t->stmts[i].ndims == t->nout) continue;
     if (t->nstmts > 1) node = isl_schedule_node_child(isl_schedule_node_child(node, i), 0);
-    node = isl_schedule_node_insert_partial_schedule(node, band(ctx, t, i, t->nout, t->stmts[i].ndims));
+    int depth = isl_schedule_node_get_tree_depth(node);
+    if (blocked(t, i)) {
+      int64_t size[CG_TILE_MAX_DIMS + 1] = {0};
+      size[t->nout] = t->stmts[i].block;
+      const Level kblock = {size, NULL};
+      node = isl_schedule_node_insert_partial_schedule(node, band(ctx, t, i, t->nout, t->nout + 1, &kblock));
+      node = isl_schedule_node_child(node, 0);
+    }
+    if (!shared) node = register_band(node, t, i, reg, full, nouter + blocked(t, i));
+    node = inner_bands(node, t, i);
+    node = isl_schedule_node_ancestor(node, isl_schedule_node_get_tree_depth(node) - depth);
     if (t->nstmts > 1) node = isl_schedule_node_parent(isl_schedule_node_parent(node));
   }
-  node = isl_schedule_node_child(isl_schedule_node_root(node), 0);
-  isl_multi_val *sizes = isl_multi_val_zero(isl_schedule_node_band_get_space(node));
-  for (int d = 0; d < t->nout; d++) sizes = isl_multi_val_set_val(sizes, d, isl_val_int_from_si(ctx, tile[d]));
-  node = isl_schedule_node_band_tile(node, sizes);
-  isl_set *iso = isl_map_wrap(isl_map_from_range(full_tiles(ctx, t, tile, dom)));
-  iso = isl_set_set_tuple_name(iso, "isolate");
-  node = isl_schedule_node_band_set_ast_build_options(node, isl_union_set_from_set(iso));
-  node = isl_schedule_node_band_sink(isl_schedule_node_child(node, 0));
+  isl_set_free(full);
   isl_union_set_free(dom);
   isl_schedule *sched = isl_schedule_node_get_schedule(node);
   isl_schedule_node_free(node);
@@ -172,10 +250,14 @@ typedef struct Conv {
   const CgTileNest *t;
   isl_id *ids[4 * CG_TILE_MAX_DIMS + 8]; /* iterator ids of the enclosing loops */
   int vars[4 * CG_TILE_MAX_DIMS + 8];    /* their loop variables */
+  isl_ast_expr *base[4 * CG_TILE_MAX_DIMS + 8]; /* NULL, or the iterator's value is base + var
+                                                 * (a loop of constant trip count from 0) */
   int depth;
   NestBlock *top;                        /* the block the nest is built in */
   bool in_kernel_body;                   /* that block becomes the kernel's body */
   bool unsupported;                      /* a construct the nest IR cannot hold */
+  int points;                            /* > 0: inside the point loops of a register tile */
+  int reduction;                         /* > 0: inside a statement's own (reduction) loops */
 } Conv;
 
 /* Marks the conversion unsupported and returns NULL. */
@@ -184,14 +266,18 @@ static NestExpr *refuse(Conv *c) {
   return NULL;
 }
 
-/* The loop variable bound to iterator id (innermost first), or -1. */
-static int var_of(const Conv *c, isl_id *id) {
-  for (int i = c->depth - 1; i >= 0; i--)
-    if (c->ids[i] == id) return c->vars[i];
-  return -1;
-}
-
 static NestExpr *expr(Conv *c, isl_ast_expr *e);
+
+/* The value of iterator id (its loop variable, plus the loop's base when the loop counts
+ * from 0), or NULL (refused) when no enclosing loop has it. */
+static NestExpr *iterator(Conv *c, isl_id *id) {
+  for (int i = c->depth - 1; i >= 0; i--) {
+    if (c->ids[i] != id) continue;
+    NestExpr *v = cg_var(c->p, c->vars[i]);
+    return c->base[i] ? cg_add(c->p, expr(c, c->base[i]), v) : v;
+  }
+  return refuse(c);
+}
 
 /* Operand i of operation e, converted. */
 static NestExpr *arg(Conv *c, isl_ast_expr *e, int i) {
@@ -214,9 +300,9 @@ static NestExpr *expr(Conv *c, isl_ast_expr *e) {
   }
   case isl_ast_expr_id: {
     isl_id *id = isl_ast_expr_get_id(e);
-    int var = var_of(c, id);
+    NestExpr *x = iterator(c, id);
     isl_id_free(id);
-    return var >= 0 ? cg_var(p, var) : refuse(c);
+    return x;
   }
   case isl_ast_expr_op: break;
   default: return refuse(c);
@@ -321,7 +407,62 @@ static NestExpr *upper(Conv *c, isl_ast_expr *cond, isl_id *id) {
   return op == isl_ast_expr_op_le ? cg_add(c->p, e, cg_idx(c->p, 1)) : e;
 }
 
-/* Converts the for node n into a loop appended to b. */
+/* An index expression as c0 + sum of coef[i] * var[i] (loop variables), when it is one. */
+typedef struct Linear {
+  int64_t c0;
+  int n;
+  int var[16];
+  int64_t coef[16];
+} Linear;
+
+/* Adds scale * e to l; false when e is not linear in the loop variables (or too long). */
+static bool linear_add(Linear *l, const NestExpr *e, int64_t scale) {
+  if (e->kind == NEST_CONST && e->dtype == DT_I64) {
+    l->c0 += scale * e->u.c.i;
+    return true;
+  }
+  if (e->kind == NEST_VAR) {
+    for (int i = 0; i < l->n; i++)
+      if (l->var[i] == e->u.var) {
+        l->coef[i] += scale;
+        return true;
+      }
+    if (l->n == 16) return false;
+    l->var[l->n] = e->u.var;
+    l->coef[l->n++] = scale;
+    return true;
+  }
+  if (e->kind != NEST_BINARY) return false;
+  const NestExpr *a = e->u.bin.a, *b = e->u.bin.b;
+  if (e->u.bin.op == NEST_ADD) return linear_add(l, a, scale) && linear_add(l, b, scale);
+  if (e->u.bin.op != NEST_MUL) return false;
+  if (b->kind == NEST_CONST && b->dtype == DT_I64) return linear_add(l, a, scale * b->u.c.i);
+  if (a->kind == NEST_CONST && a->dtype == DT_I64) return linear_add(l, b, scale * a->u.c.i);
+  return false;
+}
+
+/* hi - lo, when it is a constant (the same loop variables cancel); else -1. */
+static int64_t const_difference(const NestExpr *hi, const NestExpr *lo) {
+  Linear l = {0};
+  if (!linear_add(&l, hi, 1) || !linear_add(&l, lo, -1)) return -1;
+  for (int i = 0; i < l.n; i++)
+    if (l.coef[i]) return -1;
+  return l.c0;
+}
+
+/* True when block b holds a loop unrolled whole (directly or inside its loops). */
+static bool unrolls(const NestBlock *b) {
+  for (int i = 0; i < b->n; i++) {
+    const NestStmt *s = b->stmts[i];
+    if (s->kind == NEST_LOOP && (s->u.loop.unroll == NEST_UNROLL_FULL || unrolls(&s->u.loop.body))) return true;
+  }
+  return false;
+}
+
+/* Converts the for node n into a loop appended to b. A loop whose bounds differ by a
+ * constant but are not constants (a full tile's point loop: [4 t, 4 t + 4)) counts from 0 to
+ * that constant, its iterator being the lower bound plus the loop variable, so the trip count
+ * is plain to LLVM (which unrolls the loop and keeps the tile in registers). */
 static void for_loop(Conv *c, isl_ast_node *n, NestBlock *b) {
   if (c->depth == (int)(sizeof c->ids / sizeof *c->ids)) {
     refuse(c);
@@ -335,10 +476,18 @@ static void for_loop(Conv *c, isl_ast_node *n, NestBlock *b) {
   if (isl_ast_node_for_is_degenerate(n) == isl_bool_true) hi = cg_add(c->p, lo, cg_idx(c->p, 1));
   else hi = upper(c, cond, id);
   if (step && (step->kind != NEST_CONST || step->u.c.i < 1)) refuse(c);
+  int64_t trip = lo && hi && step && step->u.c.i == 1 ? const_difference(hi, lo) : -1;
+  c->base[c->depth] = NULL;
+  if (trip > 0 && lo->kind != NEST_CONST) {
+    c->base[c->depth] = init;
+    lo = cg_idx(c->p, 0);
+    hi = cg_idx(c->p, trip);
+  }
   int var = cg_nest_var(c->p, c->k, isl_id_get_name(id));
   NestStmt *s = c->unsupported ? NULL : cg_loop(c->p, b, var, lo, hi);
   if (s) {
     s->u.loop.step = step->u.c.i;
+    s->u.loop.unroll = c->points > 0 && trip > 0 ? NEST_UNROLL_FULL : NEST_UNROLL_AUTO;
     /* The outermost loops are tile loops of the output band: independent iterations. */
     s->u.loop.parallel = top && c->t->parallel && s->u.loop.step == 1 && lo->kind == NEST_CONST &&
                          lo->u.c.i == 0 && hi->kind == NEST_CONST;
@@ -348,6 +497,8 @@ static void for_loop(Conv *c, isl_ast_node *n, NestBlock *b) {
     node(c, body, &s->u.loop.body);
     isl_ast_node_free(body);
     c->depth--;
+    /* A reduction loop around a full tile's unrolled point loops stays a loop. */
+    if (c->reduction > 0 && c->points == 0 && unrolls(&s->u.loop.body)) s->u.loop.unroll = NEST_UNROLL_NEVER;
   }
   isl_id_free(id);
   isl_ast_expr_free(it);
@@ -379,25 +530,33 @@ static void node(Conv *c, isl_ast_node *n, NestBlock *b) {
   case isl_ast_node_block: block(c, n, b); return;
   case isl_ast_node_user: user(c, n, b); return;
   case isl_ast_node_mark: {
+    isl_id *mark = isl_ast_node_mark_get_id(n);
+    bool points = mark && !strcmp(isl_id_get_name(mark), "points");
+    bool reduction = mark && !strcmp(isl_id_get_name(mark), "reduction");
+    isl_id_free(mark);
     isl_ast_node *child = isl_ast_node_mark_get_node(n);
+    c->points += points;
+    c->reduction += reduction;
     node(c, child, b);
+    c->points -= points;
+    c->reduction -= reduction;
     isl_ast_node_free(child);
     return;
   }
   case isl_ast_node_if: {
-    if (isl_ast_node_if_has_else_node(n) != isl_bool_false) {
-      refuse(c);
-      return;
-    }
+    /* if (g) A else B: a loop of g iterations (0 or 1) over A, then one of 1 - g over B */
     isl_ast_expr *cond = isl_ast_node_if_get_cond(n);
-    NestExpr *g = guard(c, cond);
+    bool has_else = isl_ast_node_if_has_else_node(n) == isl_bool_true;
+    NestExpr *g = guard(c, cond), *not_g = has_else ? cg_add(c->p, cg_idx(c->p, 1), cg_mulc(c->p, guard(c, cond), -1)) : NULL;
     isl_ast_expr_free(cond);
-    int var = cg_nest_var(c->p, c->k, "if");
-    NestStmt *s = c->unsupported ? NULL : cg_loop(c->p, b, var, cg_idx(c->p, 0), g);
-    if (!s) return;
-    isl_ast_node *then = isl_ast_node_if_get_then_node(n);
-    node(c, then, &s->u.loop.body);
-    isl_ast_node_free(then);
+    for (int arm = 0; arm < 1 + has_else && !c->unsupported; arm++) {
+      NestExpr *trips = arm ? not_g : g;
+      NestStmt *s = cg_loop(c->p, b, cg_nest_var(c->p, c->k, arm ? "else" : "if"), cg_idx(c->p, 0), trips);
+      if (!s) return;
+      isl_ast_node *body = arm ? isl_ast_node_if_get_else_node(n) : isl_ast_node_if_get_then_node(n);
+      node(c, body, &s->u.loop.body);
+      isl_ast_node_free(body);
+    }
     return;
   }
   default: refuse(c); return;
@@ -406,14 +565,24 @@ static void node(Conv *c, isl_ast_node *n, NestBlock *b) {
 
 bool cg_tile_build(NestProgram *p, NestKernel *k, NestBlock *b, const CgTileNest *t) {
   if (t->nout < 1 || t->nout > CG_TILE_MAX_DIMS || t->nstmts < 1 || t->nstmts > CG_TILE_MAX_STMTS) return false;
-  int64_t tile[CG_TILE_MAX_DIMS];
-  for (int d = 0; d < t->nout; d++) tile[d] = t->tile[d] < t->extent[d] ? t->tile[d] : t->extent[d];
+  /* Tile sizes larger than a dimension are cut to it, cache tiles rounded up to a multiple of
+   * the register tile's; shifts must lie inside a tile. */
+  int64_t tile[CG_TILE_MAX_DIMS], cache[CG_TILE_MAX_DIMS], shift[CG_TILE_MAX_DIMS];
+  for (int d = 0; d < t->nout; d++) {
+    tile[d] = t->tile[d] < t->extent[d] ? t->tile[d] : t->extent[d];
+    shift[d] = t->shift ? t->shift[d] : 0;
+    if (tile[d] < 1 || shift[d] < 0 || shift[d] >= tile[d]) return false;
+    int64_t c = t->cache && t->cache[d] < t->extent[d] ? t->cache[d] : t->extent[d];
+    cache[d] = (c + tile[d] - 1) / tile[d] * tile[d];
+  }
+  /* A cache tile that covers its dimension is no loop, whatever the register tiles' shift. */
+  int64_t cache_shift[CG_TILE_MAX_DIMS];
+  for (int d = 0; d < t->nout; d++) cache_shift[d] = cache[d] >= t->extent[d] ? 0 : shift[d];
+  const Level reg = {tile, shift}, cache_level = {t->cache ? cache : NULL, cache_shift};
   isl_ctx *ctx = isl_ctx_alloc();
   if (!ctx) return false;
   isl_options_set_on_error(ctx, ISL_ON_ERROR_CONTINUE);
-  isl_options_set_tile_scale_tile_loops(ctx, 0);
-  isl_options_set_tile_shift_point_loops(ctx, 0);
-  isl_schedule *sched = schedule(ctx, t, tile);
+  isl_schedule *sched = schedule(ctx, t, &cache_level, &reg);
   isl_ast_build *build = isl_ast_build_alloc(ctx);
   isl_ast_node *tree = sched ? isl_ast_build_node_from_schedule(build, sched) : NULL;
   int nvars = k->nvars;

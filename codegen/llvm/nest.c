@@ -264,13 +264,17 @@ static LLVMValueRef expr(Tr *t, const NestExpr *x) {
 
 static void block(Tr *t, const NestBlock *b);
 
-/* The loop id of an innermost loop: distinct !{self, !{"llvm.loop.vectorize.enable", true}}. */
-static LLVMValueRef vectorize_md(Tr *t) {
+/* The loop id of a loop: distinct !{self, !{HINT}} with the hint "llvm.loop.unroll.full" or
+ * "llvm.loop.unroll.disable" (NestUnroll), or for the other innermost loops
+ * !{"llvm.loop.vectorize.enable", true}. */
+static LLVMValueRef loop_md(Tr *t, NestUnroll unroll) {
   LLVMContextRef ctx = t->c->ctx;
-  LLVMMetadataRef hint[] = {LLVMMDStringInContext2(ctx, "llvm.loop.vectorize.enable", 26),
-                            LLVMValueAsMetadata(LLVMConstInt(t->i1, 1, 0))};
+  const char *name = unroll == NEST_UNROLL_FULL    ? "llvm.loop.unroll.full"
+                     : unroll == NEST_UNROLL_NEVER ? "llvm.loop.unroll.disable"
+                                                   : "llvm.loop.vectorize.enable";
+  LLVMMetadataRef hint[] = {LLVMMDStringInContext2(ctx, name, strlen(name)), LLVMValueAsMetadata(LLVMConstInt(t->i1, 1, 0))};
   LLVMMetadataRef tmp = LLVMTemporaryMDNode(ctx, NULL, 0);
-  LLVMMetadataRef ops[] = {tmp, LLVMMDNodeInContext2(ctx, hint, 2)};
+  LLVMMetadataRef ops[] = {tmp, LLVMMDNodeInContext2(ctx, hint, unroll == NEST_UNROLL_AUTO ? 2 : 1)};
   LLVMMetadataRef id = LLVMMDNodeInContext2(ctx, ops, 2);
   LLVMMetadataReplaceAllUsesWith(tmp, id); /* the loop id refers to itself */
   return LLVMMetadataAsValue(ctx, id);
@@ -296,10 +300,20 @@ static void loop_range(Tr *t, const NestStmt *s, LLVMValueRef lo, LLVMValueRef h
   block(t, &s->u.loop.body);
   LLVMValueRef next = LLVMBuildAdd(t->b, i, LLVMConstInt(t->i64, (uint64_t)step, 0), "");
   LLVMValueRef br = LLVMBuildCondBr(t->b, LLVMBuildICmp(t->b, LLVMIntSLT, next, hi, ""), body, done);
-  if (innermost(&s->u.loop.body))
-    LLVMSetMetadata(br, LLVMGetMDKindIDInContext(ctx, "llvm.loop", 9), vectorize_md(t));
+  if (s->u.loop.unroll != NEST_UNROLL_AUTO || innermost(&s->u.loop.body))
+    LLVMSetMetadata(br, LLVMGetMDKindIDInContext(ctx, "llvm.loop", 9), loop_md(t, s->u.loop.unroll));
   LLVMAddIncoming(i, (LLVMValueRef[]){lo, next}, (LLVMBasicBlockRef[]){pre, LLVMGetInsertBlock(t->b)}, 2);
   LLVMPositionBuilderAtEnd(t->b, done);
+}
+
+/* A loop to unroll whole, with constant bounds: its body emitted once per iteration, the loop
+ * variable a constant in each (cheaper for LLVM than its loop unroller, whose bookkeeping
+ * dominated the compile time of models with many register tiles). */
+static void unrolled(Tr *t, const NestStmt *s) {
+  for (int64_t i = s->u.loop.lo->u.c.i; i < s->u.loop.hi->u.c.i && t->st == IR_OK; i += s->u.loop.step) {
+    t->vars[s->u.loop.var] = LLVMConstInt(t->i64, (uint64_t)i, 1);
+    block(t, &s->u.loop.body);
+  }
 }
 
 static void store(Tr *t, int buf, const NestExpr *index, const NestExpr *value) {
@@ -320,7 +334,10 @@ static void block(Tr *t, const NestBlock *b) {
     const NestStmt *s = b->stmts[i];
     switch (s->kind) {
     case NEST_LOOP:
-      loop_range(t, s, expr(t, s->u.loop.lo), expr(t, s->u.loop.hi), s->u.loop.step);
+      if (s->u.loop.unroll == NEST_UNROLL_FULL && s->u.loop.lo->kind == NEST_CONST && s->u.loop.hi->kind == NEST_CONST)
+        unrolled(t, s);
+      else
+        loop_range(t, s, expr(t, s->u.loop.lo), expr(t, s->u.loop.hi), s->u.loop.step);
       break;
     case NEST_STORE: store(t, s->u.store.buf, s->u.store.index, s->u.store.value); break;
     case NEST_DECL:

@@ -103,6 +103,27 @@ wide=$src/tests/models/residual_wide.lathe
 check plan-wide-arena 0 '^arena: 1472 bytes' -- "$lathe" opt "$wide" -O2 --memory-map
 check plan-wide 0 '^workspace: 1472 bytes$' -- "$lathe" compile "$wide" -o "$tmp/llvm/wide" --emit=nest,so
 expect plan-wide-gap grep -q '^  workspace e: f32\[72\] @320$' "$tmp/llvm/wide.nest"
+# The tiled nests (docs/codegen.md, "Tiling"), read in the nest dump. matmul 70 x 270 by
+# k 300: k in blocks of 256 (a loop kept from 256 kb to the block's end or 299), the register
+# tile's 4 rows by 16 columns unrolled. conv2d on a 14 x 14 map padded by 1 with 160 input
+# channels: 4 channels' weights would take 4 * 160 * 9 * 4 bytes, more than 16 KiB, so the
+# channels go in blocks of 64 (the largest power of 2 within 16 KiB); the interior columns
+# 1..12 form one tile of 12.
+cat >"$tmp/tiles.lathe" <<'MODEL'
+lathe 1
+graph @tiles(%a: f32[70,300], %b: f32[300,270], %x: f32[1,160,14,14], %w: f32[8,160,3,3]) -> (%y: f32[70,270], %z: f32[1,8,14,14]) {
+  %y1 = matmul(%a, %b) : f32[70,270]
+  %z1 = conv2d(%x, %w) {pads = [1, 1, 1, 1]} : f32[1,8,14,14]
+  return %y1, %z1
+}
+MODEL
+check tiles-nest 0 '^workspace: 0 bytes$' -- "$lathe" compile "$tmp/tiles.lathe" -o "$tmp/tiles" --emit=nest
+awk '/^kernel/ { k = $2 } /^ *for .* in \[/ { print k, $NF, $0 }' "$tmp/tiles.nest" >"$tmp/tiles.loops"
+expect tiles-k-block grep -q 'matmul kept: *for [a-z0-9]* in \[([a-z0-9]* \* 256), (min(299, (([a-z0-9]* \* 256) + 255)) + 1)) kept:$' "$tmp/tiles.loops"
+expect tiles-rows-unrolled grep -q 'matmul unrolled: *for [a-z0-9]* in \[0, 4) unrolled:$' "$tmp/tiles.loops"
+expect tiles-cols-unrolled grep -q 'matmul unrolled: *for [a-z0-9]* in \[0, 16) unrolled:$' "$tmp/tiles.loops"
+expect tiles-ci-block grep -q 'conv2d kept: *for [a-z0-9]* in \[([a-z0-9]* \* 64), (min(159, (([a-z0-9]* \* 64) + 63)) + 1)) kept:$' "$tmp/tiles.loops"
+expect tiles-conv-cols grep -q 'conv2d unrolled: *for [a-z0-9]* in \[1, 13) unrolled:$' "$tmp/tiles.loops"
 # Compiled (the ranges reused) against the interpreter, three seeds: residual at -O2 and -O0,
 # residual_wide at -O2.
 for seed in 1 2 3; do

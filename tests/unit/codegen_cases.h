@@ -222,6 +222,26 @@ static void uneven_parallel_for(void *pool, int64_t n, lathe_task_fn fn, void *c
      "  %z1 = gemm(%c, %d, %e) {transA = 1, transB = 1, beta = 0.5} : f32[6,20]\n" \
      "  %w1 = gemm(%c, %d) {transA = 1, transB = 1, alpha = -1.5} : f32[6,20]\n" \
      "  %v1 = matmul(%f, %g) : f32[3,2,5,18]\n  return %y1, %z1, %w1, %v1\n}\n"}, \
+    /* Cache tiles: matmul's 70 x 270 by k 300 (row blocks of 64, column blocks of 256 and k \
+     * blocks of 256, each with a partial last one); gemm's three statements with k blocked; \
+     * conv2d's input channels in blocks of 64 (72: one partial), its columns in shifted tiles \
+     * (a 14-wide padded map: a full tile of 12 and one-column tiles at the edges; 7 wide: 5; \
+     * 28 wide with a 5 x 5 kernel: 2 of 12; stride 2: 13), output channels in blocks of 16; \
+     * a 1 x 1 conv2d's 14 x 14 map as one dimension of 196 columns (12 tiles of 16 and 4). \
+     * Sums of up to 648 products in f32 against the interpreter's double: tolerance 1e-4. */ \
+    {"cache tiles: matmul and gemm with k blocks and partial blocks; conv2d channel blocks, shifted column tiles", 1e-4, \
+     "graph @m(%a: f32[70,300], %b: f32[300,270], %c: f32[260,9], %d: f32[260,33], %e: f32[33], %x: f32[1,72,14,14],\n" \
+     "    %w: f32[18,72,3,3], %s: f32[1,8,7,7], %t: f32[4,8,3,3], %u: f32[1,3,28,28], %v: f32[6,3,5,5], %q: f32[6,3,3,3],\n" \
+     "    %j: f32[5,72,1,1]) -> (%y: f32[70,270], %z: f32[9,33], %r: f32[1,18,14,14], %o: f32[1,4,7,7], %p: f32[1,6,28,28],\n" \
+     "    %n: f32[1,6,14,14], %i: f32[1,5,14,14]) {\n" \
+     "  %y1 = matmul(%a, %b) : f32[70,270]\n" \
+     "  %z1 = gemm(%c, %d, %e) {transA = 1, alpha = 0.5, beta = 2.0} : f32[9,33]\n" \
+     "  %r1 = conv2d(%x, %w) {pads = [1, 1, 1, 1]} : f32[1,18,14,14]\n" \
+     "  %o1 = conv2d(%s, %t) {pads = [1, 1, 1, 1]} : f32[1,4,7,7]\n" \
+     "  %p1 = conv2d(%u, %v) {pads = [2, 2, 2, 2]} : f32[1,6,28,28]\n" \
+     "  %n1 = conv2d(%u, %q) {strides = [2, 2], pads = [1, 1, 1, 1]} : f32[1,6,14,14]\n" \
+     "  %i1 = conv2d(%x, %j) : f32[1,5,14,14]\n" \
+     "  return %y1, %z1, %r1, %o1, %p1, %n1, %i1\n}\n"}, \
     {"tiled conv2d: full and partial tiles, groups, uneven pads, bias; strides and dilations", 1e-5, \
      "graph @m(%x: f32[1,8,12,37], %w: f32[8,2,3,3], %b: f32[8], %u: f32[2,3,15,40], %v: f32[5,3,3,2]) ->\n" \
      "    (%y: f32[1,8,11,38], %z: f32[2,5,7,14]) {\n" \
