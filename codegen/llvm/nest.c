@@ -570,8 +570,11 @@ IrStatus cg_llvm_compile(const NestProgram *p, const CgArtifact *a, const char *
   LlvmTarget t;
   LlvmShell s = {0};
   IrStatus st = cg_llvm_target_init(&t, target, d);
+  double since = ir_now_ms();
   if (st == IR_OK) st = cg_llvm_shell_build(&s, &t, &spec, d);
+  ir_time_phase(paths->times, "llvm-ir", &since);
   if (st == IR_OK) st = cg_llvm_optimize(&s, d);
+  ir_time_phase(paths->times, "llvm-o3", &since);
   if (st == IR_OK) st = cg_llvm_emit(&s, paths, d);
   cg_llvm_shell_free(&s);
   cg_llvm_target_free(&t);
