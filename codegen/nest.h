@@ -292,4 +292,25 @@ void cg_nest_print(FILE *f, const NestProgram *p);
  * in a function and the LLVM backend gives alias scopes); used has one entry per buffer. */
 void cg_nest_mark_bufs(const NestBlock *b, bool *used);
 
+/* ---- kernels equal up to their buffers (nest_same.c) ------------------------------------------- */
+
+/* The buffers one kernel uses, numbered in the order its body first names them. */
+typedef struct NestBufOrder {
+  int n;      /* buffers the kernel uses */
+  int *bufs;  /* n program buffer numbers, by first use (ir_calloc'd) */
+  int *local; /* one entry per program buffer: its position in bufs, or -1 when unused */
+} NestBufOrder;
+
+/* Fills *o for kernel k of p and sets *hash to a hash of k with its buffers so numbered
+ * (kernels cg_nest_kernel_same calls the same have the same hash). Returns false when out of
+ * memory (*o is then empty). cg_nest_buf_order_free releases *o. */
+bool cg_nest_buf_order(const NestProgram *p, const NestKernel *k, NestBufOrder *o, uint64_t *hash);
+void cg_nest_buf_order_free(NestBufOrder *o);
+/* True when kernels a and b of p, with their orders oa and ob, are the same statements and
+ * expressions (loop variables and locals by number, constants by their bits) wherever a names
+ * its i-th buffer b names its own i-th, of the same dtype: one function computes either when
+ * given its buffers in order. Which memory the buffers lie in is not compared. */
+bool cg_nest_kernel_same(const NestProgram *p, const NestKernel *a, const NestBufOrder *oa, const NestKernel *b,
+                         const NestBufOrder *ob);
+
 #endif

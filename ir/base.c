@@ -1,8 +1,24 @@
-/* base.c — checked size arithmetic, the allocator hook, the arena and the diagnostic sink. */
+/* base.c — checked size arithmetic, the clock of --time-passes, the allocator hook, the arena
+ * and the diagnostic sink. */
 #include "ir/base.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* ---- time ---------------------------------------------------------------------------------- */
+
+double ir_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void ir_time_phase(FILE *f, const char *name, double *since) {
+  double now = ir_now_ms();
+  if (f) fprintf(f, "phase %-17s %9.3f ms\n", name, now - *since);
+  *since = now;
+}
 
 /* ---- size arithmetic ----------------------------------------------------------------------- */
 

@@ -39,6 +39,14 @@ enum {
 bool ir_mul_ok(int64_t a, int64_t b, int64_t *out);
 bool ir_add_ok(int64_t a, int64_t b, int64_t *out);
 
+/* ---- time -------------------------------------------------------------------------------- */
+
+/* Milliseconds on the monotonic clock (for --time-passes; only differences mean anything). */
+double ir_now_ms(void);
+/* Prints `phase NAME  T ms` (T: milliseconds since *since) to f when f is not NULL, and sets
+ * *since to now: the compile phases of `lathe compile --time-passes`. */
+void ir_time_phase(FILE *f, const char *name, double *since);
+
 /* ---- allocation -------------------------------------------------------------------------- */
 
 /* Every heap allocation of lathe goes through these, so that a fault-injection test can

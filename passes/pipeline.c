@@ -3,7 +3,6 @@
  * the interpreter's results after every pass. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ir/compare.h"
 #include "ir/interp.h"
@@ -156,12 +155,6 @@ static IrStatus sample_check(const Graph *g, const Sample *s, const IrTolerance 
 
 /* ---- the pass manager ------------------------------------------------------------------------------- */
 
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 IrStatus pass_run_pipeline(Graph *g, const Pass *const *passes, int n, const PipelineOpts *o, PassCtx *c) {
   static const PipelineOpts none = {0};
   if (!o) o = &none;
@@ -175,9 +168,9 @@ IrStatus pass_run_pipeline(Graph *g, const Pass *const *passes, int n, const Pip
   for (int i = 0; i < n && st == IR_OK; i++) {
     const Pass *p = passes[i];
     c->changed = false;
-    double t0 = now_ms();
+    double t0 = ir_now_ms();
     st = p->run(g, c);
-    double ms = now_ms() - t0;
+    double ms = ir_now_ms() - t0;
     total += ms;
     if (st != IR_OK) {
       diag_note(c->diag, g->loc, "in pass %s", p->name);

@@ -42,6 +42,11 @@ static const char *const compile_usage =
     "                       caller passes it in lathe_exec.weights\n"
     "  -h, --help           print this help\n"
     "\n"
+    "With --time-passes, also prints the time of each phase of the compilation to stderr:\n"
+    "`phase NAME  T ms` for load, passes, lower, artifact (the descriptor and the C-side kinds),\n"
+    "llvm-ir, llvm-o3, llvm-text (.ll, .s), llvm-codegen (object code) and link (ld.lld-16)\n"
+    "or write (.o alone).\n"
+    "\n"
     "pass flags (as `lathe opt`; the passes run before lowering, -O2 when none is given):\n";
 static const char compile_exit_codes[] =
     "\n"
@@ -115,19 +120,22 @@ typedef struct CompileOpts {
 /* Runs the passes on g (o->model names its source), lowers, then writes every wanted kind to
  * BASE.ext (and the sidecar). The C-side files are complete under temporary names before the
  * LLVM backend writes its own (each safely); they are renamed into place only when that
- * succeeded too. */
-static IrStatus compile_graph(Graph *g, const CompileOpts *o, DiagSink *d) {
+ * succeeded too. With --time-passes, each phase's time goes to stderr (since: its start). */
+static IrStatus compile_graph(Graph *g, const CompileOpts *o, double since, DiagSink *d) {
   NestProgram *p = NULL;
   CgArtifact a;
   memset(&a, 0, sizeof a);
   IrOutFile files[NKINDS + 1];
   memset(files, 0, sizeof files);
+  FILE *times = o->passes.time_passes ? stderr : NULL;
   IrStatus st = pass_flags_run(g, &o->passes, 2, d);
+  ir_time_phase(times, "passes", &since);
   if (st == IR_OK) st = cg_lower(g, d, &p);
+  ir_time_phase(times, "lower", &since);
   if (st == IR_OK) st = cg_artifact_init(&a, g, p, o->name, o->model, "c", o->weights != NULL, d);
   size_t blen = strlen(o->base);
   char *paths[NKINDS] = {0};
-  LlvmEmitPaths lp = {0};
+  LlvmEmitPaths lp = {.times = times};
   bool any_llvm = false;
   for (int i = 0; st == IR_OK && i < NKINDS; i++) {
     if (!o->want[i]) continue;
@@ -152,6 +160,7 @@ static IrStatus compile_graph(Graph *g, const CompileOpts *o, DiagSink *d) {
       diag_error(d, loc_file(files[i].path), "cannot write: %s", strerror(errno));
       st = IR_ERR_INPUT;
     }
+  ir_time_phase(times, "artifact", &since);
   if (st == IR_OK && any_llvm) {
     const CgLlvmBackend *llvm = llvm_backend(d);
     st = llvm ? llvm->compile(p, &a, o->target, &lp, d) : IR_ERR_INPUT;
@@ -176,8 +185,10 @@ static IrStatus compile_graph(Graph *g, const CompileOpts *o, DiagSink *d) {
 /* Loads the model o->model and compiles it (compile_graph). */
 static IrStatus compile(const CompileOpts *o, DiagSink *d) {
   Graph *g = NULL;
+  double since = ir_now_ms();
   IrStatus st = ir_load(d, o->model, LOAD_VERIFY | LOAD_WEIGHTS, &g);
-  if (st == IR_OK) st = compile_graph(g, o, d);
+  ir_time_phase(o->passes.time_passes ? stderr : NULL, "load", &since);
+  if (st == IR_OK) st = compile_graph(g, o, since, d);
   ir_graph_free(g);
   return st;
 }
@@ -195,7 +206,7 @@ IrStatus compile_graph_so(Graph *g, const char *source, int level, const char *s
   o.base = base;
   o.quiet = true;
   o.want[kind_by_name("so", 2)] = true;
-  IrStatus st = compile_graph(g, &o, d);
+  IrStatus st = compile_graph(g, &o, ir_now_ms(), d);
   free(base);
   return st;
 }

@@ -27,8 +27,7 @@
 /* True when the body's contract makes a buffer of kind k distinct from every other object. */
 static bool noalias_object(NestBufKind k) { return k == NEST_BUF_WORKSPACE || k == NEST_BUF_OUTPUT; }
 
-/* True when no byte of buffer a can be a byte of buffer b (see the head of this file). */
-static bool disjoint(const NestBuf *a, const NestBuf *b) {
+bool cg_llvm_alias_disjoint(const NestBuf *a, const NestBuf *b) {
   bool same_object = a->kind == b->kind &&
                      (a->kind == NEST_BUF_WORKSPACE || a->kind == NEST_BUF_WEIGHT || a->index == b->index);
   if (!same_object) return noalias_object(a->kind) || noalias_object(b->kind);
@@ -47,31 +46,28 @@ static LLVMMetadataRef self_node(LLVMContextRef ctx, LLVMMetadataRef *rest, size
   return node;
 }
 
-bool cg_llvm_alias_kernel(LLVMContextRef ctx, const NestProgram *p, const NestKernel *k,
+bool cg_llvm_alias_kernel(LLVMContextRef ctx, const NestProgram *p, const NestKernel *k, const NestBufOrder *o,
                           LLVMValueRef *scope, LLVMValueRef *noalias) {
-  bool *used = ir_calloc((size_t)p->nbufs + 1, sizeof *used);
-  LLVMMetadataRef *scopes = ir_calloc((size_t)p->nbufs + 1, sizeof *scopes);
-  LLVMMetadataRef *list = ir_calloc((size_t)p->nbufs + 1, sizeof *list);
-  bool ok = used && scopes && list;
-  for (int b = 0; b < p->nbufs; b++) scope[b] = noalias[b] = NULL;
+  LLVMMetadataRef *scopes = ir_calloc((size_t)o->n + 1, sizeof *scopes);
+  LLVMMetadataRef *list = ir_calloc((size_t)o->n + 1, sizeof *list);
+  bool ok = scopes && list;
+  for (int i = 0; i < o->n; i++) scope[i] = noalias[i] = NULL;
   if (ok) {
-    cg_nest_mark_bufs(&k->body, used);
     LLVMMetadataRef kname = LLVMMDStringInContext2(ctx, k->name, strlen(k->name));
     LLVMMetadataRef domain = self_node(ctx, &kname, 1);
-    for (int b = 0; b < p->nbufs; b++) {
-      if (!used[b]) continue;
-      LLVMMetadataRef rest[] = {domain, LLVMMDStringInContext2(ctx, p->bufs[b].name, strlen(p->bufs[b].name))};
-      scopes[b] = self_node(ctx, rest, 2);
-      scope[b] = LLVMMetadataAsValue(ctx, LLVMMDNodeInContext2(ctx, &scopes[b], 1));
+    for (int i = 0; i < o->n; i++) {
+      const char *name = p->bufs[o->bufs[i]].name;
+      LLVMMetadataRef rest[] = {domain, LLVMMDStringInContext2(ctx, name, strlen(name))};
+      scopes[i] = self_node(ctx, rest, 2);
+      scope[i] = LLVMMetadataAsValue(ctx, LLVMMDNodeInContext2(ctx, &scopes[i], 1));
     }
-    for (int b = 0; b < p->nbufs; b++) {
+    for (int i = 0; i < o->n; i++) {
       size_t n = 0;
-      for (int c = 0; used[b] && c < p->nbufs; c++)
-        if (c != b && used[c] && disjoint(&p->bufs[b], &p->bufs[c])) list[n++] = scopes[c];
-      if (n > 0) noalias[b] = LLVMMetadataAsValue(ctx, LLVMMDNodeInContext2(ctx, list, n));
+      for (int j = 0; j < o->n; j++)
+        if (j != i && cg_llvm_alias_disjoint(&p->bufs[o->bufs[i]], &p->bufs[o->bufs[j]])) list[n++] = scopes[j];
+      if (n > 0) noalias[i] = LLVMMetadataAsValue(ctx, LLVMMDNodeInContext2(ctx, list, n));
     }
   }
-  ir_free(used);
   ir_free(scopes);
   ir_free(list);
   return ok;

@@ -166,14 +166,20 @@ static IrStatus emit_so(const LlvmShell *s, LLVMMemoryBufferRef obj, const char 
 
 IrStatus cg_llvm_emit(LlvmShell *s, const LlvmEmitPaths *p, DiagSink *d) {
   IrStatus st = IR_OK;
+  double since = ir_now_ms();
   /* Text first: code generation changes the module it runs on. */
-  if (p->ir || p->asm_) st = emit_text(s, p, d);
+  if (p->ir || p->asm_) {
+    st = emit_text(s, p, d);
+    ir_time_phase(p->times, "llvm-text", &since);
+  }
   if (st != IR_OK || (!p->obj && !p->so)) return st;
   LLVMMemoryBufferRef obj;
   st = codegen(s, s->mod, LLVMObjectFile, &obj, d);
+  ir_time_phase(p->times, "llvm-codegen", &since);
   if (st != IR_OK) return st;
   if (p->obj) st = write_buffer(p->obj, obj, d);
   if (st == IR_OK && p->so) st = emit_so(s, obj, p->so, d);
+  ir_time_phase(p->times, p->so ? "link" : "write", &since);
   LLVMDisposeMemoryBuffer(obj);
   return st;
 }

@@ -104,11 +104,14 @@ typedef struct LlvmEmitPaths {
   const char *so;   /* shared object linked by ld.lld-16, content hash patched into the record */
   const char *asm_; /* assembly (.s) without the weight bytes */
   const char *ir;   /* LLVM IR (.ll) without the weight bytes */
+  FILE *times;      /* not NULL: the time of each phase (llvm-ir, llvm-o3, llvm-text,
+                       llvm-codegen, link) is printed here (`lathe compile --time-passes`) */
 } LlvmEmitPaths;
 
 /* Verifies the module and runs the `default<O3>` pipeline with the target machine. */
 IrStatus cg_llvm_optimize(LlvmShell *s, DiagSink *d);
-/* Writes the requested files safely (nothing half-written on failure). */
+/* Writes the requested files safely (nothing half-written on failure); prints the time of
+ * each phase to p->times when set. */
 IrStatus cg_llvm_emit(LlvmShell *s, const LlvmEmitPaths *p, DiagSink *d);
 
 #endif

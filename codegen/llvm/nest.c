@@ -1,5 +1,7 @@
 /* nest.c — the loop-nest IR (codegen/nest.h) translated to LLVM IR inside the model shell.
- * Each kernel becomes an internal function of (buffer table, exec); each loop a header-less
+ * Each kernel becomes an internal, noinline function of (buffer table, exec), the table
+ * holding the pointers of its own buffers in first-use order, so kernels equal up to their
+ * buffers (codegen/nest_same.c) share one function (docs/llvm.md); each loop a header-less
  * counted loop of basic blocks with a phi (innermost loops carry llvm.loop.vectorize.enable,
  * which also lets the vectorizer reorder float reductions); locals are allocas that SROA
  * turns into registers; each parallel loop is outlined into a function of (table, begin,
@@ -18,13 +20,14 @@ typedef struct Tr {
   const LlvmBodyCtx *c;
   const NestProgram *p;
   const NestKernel *k;
+  const NestBufOrder *order; /* k's buffers by first use: bases, scope and noalias follow it */
   LLVMBuilderRef b;
   LLVMValueRef fn;
-  LLVMValueRef *bases;   /* nbufs base pointers, loaded from the table at function entry */
+  LLVMValueRef *bases;   /* the kernel's base pointers, loaded from its table at function entry */
   LLVMValueRef *vars;    /* nvars loop variables (phis) */
   LLVMValueRef *locals;  /* nlocals allocas */
   LLVMValueRef *saved_bases, *saved_locals; /* the kernel's, while a parallel loop is outlined */
-  LLVMValueRef *scope, *noalias; /* per buffer: the kernel's alias metadata (alias.c) */
+  LLVMValueRef *scope, *noalias; /* per kernel buffer: its alias metadata (alias.c) */
   LLVMTypeRef i1, i8, i32, i64, f32, ptr;
   DiagSink *d;
   IrStatus st;           /* first failure */
@@ -233,7 +236,7 @@ static LLVMValueRef cast(Tr *t, LLVMValueRef a, DType from, DType to) {
 /* The address of element index of buffer buf. */
 static LLVMValueRef element(Tr *t, int buf, const NestExpr *index) {
   LLVMValueRef i = expr(t, index);
-  return LLVMBuildGEP2(t->b, mem_type(t, t->p->bufs[buf].dtype), t->bases[buf], &i, 1, "");
+  return LLVMBuildGEP2(t->b, mem_type(t, t->p->bufs[buf].dtype), t->bases[t->order->local[buf]], &i, 1, "");
 }
 
 static LLVMValueRef expr(Tr *t, const NestExpr *x) {
@@ -249,7 +252,8 @@ static LLVMValueRef expr(Tr *t, const NestExpr *x) {
     if (!reg_type(t, dt)) return unsupported(t, "a buffer of this dtype", dt);
     LLVMValueRef v = LLVMBuildLoad2(t->b, mem_type(t, dt), element(t, x->u.load.buf, x->u.load.index), "");
     LLVMSetAlignment(v, (unsigned)ir_dtype_size(dt));
-    cg_llvm_alias_set(t->c->ctx, v, t->scope[x->u.load.buf], t->noalias[x->u.load.buf]);
+    int at = t->order->local[x->u.load.buf];
+    cg_llvm_alias_set(t->c->ctx, v, t->scope[at], t->noalias[at]);
     return dt == DT_BOOL ? LLVMBuildICmp(t->b, LLVMIntNE, v, LLVMConstInt(t->i8, 0, 0), "") : v;
   }
   case NEST_BINARY: return binary(t, x);
@@ -326,7 +330,7 @@ static void store(Tr *t, int buf, const NestExpr *index, const NestExpr *value) 
   if (dt == DT_BOOL) v = LLVMBuildZExt(t->b, v, t->i8, "");
   LLVMValueRef st = LLVMBuildStore(t->b, v, element(t, buf, index));
   LLVMSetAlignment(st, (unsigned)ir_dtype_size(dt));
-  cg_llvm_alias_set(t->c->ctx, st, t->scope[buf], t->noalias[buf]);
+  cg_llvm_alias_set(t->c->ctx, st, t->scope[t->order->local[buf]], t->noalias[t->order->local[buf]]);
 }
 
 static void block(Tr *t, const NestBlock *b) {
@@ -352,15 +356,16 @@ static void block(Tr *t, const NestBlock *b) {
 
 /* ---- functions ----------------------------------------------------------------------------- */
 
-/* Begins function fn of kernel k: entry block, allocas for the locals, buffer bases loaded
- * from the table (its first parameter). */
+/* Begins function fn of kernel k: entry block, allocas for the locals, the bases of the
+ * kernel's buffers loaded from its table (the first parameter: their pointers in the order
+ * of t->order). */
 static void begin_function(Tr *t, LLVMValueRef fn) {
   t->fn = fn;
   LLVMPositionBuilderAtEnd(t->b, LLVMAppendBasicBlockInContext(t->c->ctx, fn, "entry"));
   for (int i = 0; i < t->k->nlocals; i++)
     t->locals[i] = LLVMBuildAlloca(t->b, reg_type(t, t->k->local_dtypes[i]) ? reg_type(t, t->k->local_dtypes[i]) : t->i64, "");
   LLVMValueRef table = LLVMGetParam(fn, 0);
-  for (int i = 0; i < t->p->nbufs; i++) {
+  for (int i = 0; i < t->order->n; i++) {
     LLVMValueRef idx = LLVMConstInt(t->i64, (uint64_t)i, 0);
     t->bases[i] = LLVMBuildLoad2(t->b, t->ptr, LLVMBuildGEP2(t->b, t->ptr, table, &idx, 1, ""), "");
   }
@@ -371,6 +376,8 @@ static LLVMValueRef new_function(Tr *t, const char *name, LLVMTypeRef *params, u
   LLVMValueRef fn = LLVMAddFunction(t->c->mod, name, LLVMFunctionType(LLVMVoidTypeInContext(t->c->ctx), params, n, 0));
   LLVMSetLinkage(fn, LLVMInternalLinkage);
   cg_llvm_target_attrs(t->c->target, fn);
+  unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
+  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(t->c->ctx, noinline, 0));
   return fn;
 }
 
@@ -385,12 +392,12 @@ static void outlined_call(Tr *t, const NestStmt *s, int n) {
   LLVMValueRef caller = t->fn, table = LLVMGetParam(caller, 0), ex = LLVMGetParam(caller, 1);
   LLVMValueRef hi = expr(t, s->u.loop.hi); /* a constant: parallel loops have constant bounds */
   /* The outlined function has its own bases and locals; the kernel's come back after. */
-  memcpy(t->saved_bases, t->bases, (size_t)t->p->nbufs * sizeof *t->bases);
+  memcpy(t->saved_bases, t->bases, (size_t)t->order->n * sizeof *t->bases);
   memcpy(t->saved_locals, t->locals, (size_t)t->k->nlocals * sizeof *t->locals);
   begin_function(t, fn);
   loop_range(t, s, LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), 1);
   LLVMBuildRetVoid(t->b);
-  memcpy(t->bases, t->saved_bases, (size_t)t->p->nbufs * sizeof *t->bases);
+  memcpy(t->bases, t->saved_bases, (size_t)t->order->n * sizeof *t->bases);
   memcpy(t->locals, t->saved_locals, (size_t)t->k->nlocals * sizeof *t->locals);
   t->fn = caller;
   LLVMPositionBuilderAtEnd(t->b, back);
@@ -434,12 +441,13 @@ static void define_parallel_helper(Tr *t) {
   LLVMBuildRetVoid(t->b);
 }
 
-/* Defines kernel k as `void NAME(table, ex)` and returns it. */
-static LLVMValueRef kernel(Tr *t, const NestKernel *k) {
+/* Defines kernel k, whose buffers are o, as `void NAME(table, ex)` and returns it. */
+static LLVMValueRef kernel(Tr *t, const NestKernel *k, const NestBufOrder *o) {
   t->k = k;
+  t->order = o;
   LLVMTypeRef params[] = {t->ptr, t->ptr};
   LLVMValueRef fn = new_function(t, k->name, params, 2);
-  if (!cg_llvm_alias_kernel(t->c->ctx, t->p, k, t->scope, t->noalias)) t->st = diag_oom(t->d, k->loc);
+  if (!cg_llvm_alias_kernel(t->c->ctx, t->p, k, o, t->scope, t->noalias)) t->st = diag_oom(t->d, k->loc);
   begin_function(t, fn);
   for (int i = 0; i < k->body.n && t->st == IR_OK; i++) {
     const NestStmt *s = k->body.stmts[i];
@@ -452,6 +460,34 @@ static LLVMValueRef kernel(Tr *t, const NestKernel *k) {
   }
   LLVMBuildRetVoid(t->b);
   return fn;
+}
+
+/* True when kernels a and b of p (buffer orders o, hashes h) may share one function: the
+ * same code up to their buffers (codegen/nest_same.c) and the same alias facts between each
+ * pair of their buffers, so that the one function's metadata is true of both. */
+static bool can_share(const NestProgram *p, int a, int b, const NestBufOrder *o, const uint64_t *h) {
+  if (h[a] != h[b] || !cg_nest_kernel_same(p, p->kernels[a], &o[a], p->kernels[b], &o[b])) return false;
+  for (int i = 0; i < o[a].n; i++)
+    for (int j = i + 1; j < o[a].n; j++)
+      if (cg_llvm_alias_disjoint(&p->bufs[o[a].bufs[i]], &p->bufs[o[a].bufs[j]]) !=
+          cg_llvm_alias_disjoint(&p->bufs[o[b].bufs[i]], &p->bufs[o[b].bufs[j]]))
+        return false;
+  return true;
+}
+
+/* Numbers each kernel's buffers (o) and sets fn_of[i] to the first kernel whose function
+ * kernel i calls: itself, or an earlier kernel it can share with. False when out of memory. */
+static bool share_kernels(const NestProgram *p, NestBufOrder *o, int *fn_of) {
+  uint64_t *h = ir_calloc((size_t)p->nkernels + 1, sizeof *h);
+  bool ok = h != NULL;
+  for (int i = 0; ok && i < p->nkernels; i++) {
+    ok = cg_nest_buf_order(p, p->kernels[i], &o[i], &h[i]);
+    fn_of[i] = i;
+    for (int j = 0; ok && j < i && fn_of[i] == i; j++)
+      if (fn_of[j] == j && can_share(p, j, i, o, h)) fn_of[i] = j;
+  }
+  ir_free(h);
+  return ok;
 }
 
 IrStatus cg_llvm_nest_body(const LlvmBodyCtx *c, void *user, DiagSink *d) {
@@ -476,32 +512,47 @@ IrStatus cg_llvm_nest_body(const LlvmBodyCtx *c, void *user, DiagSink *d) {
   t.scope = ir_calloc((size_t)p->nbufs + 1, sizeof *t.scope);
   t.noalias = ir_calloc((size_t)p->nbufs + 1, sizeof *t.noalias);
   LLVMValueRef *kfns = ir_calloc((size_t)p->nkernels + 1, sizeof *kfns);
-  if (!t.bases || !t.vars || !t.locals || !t.saved_bases || !t.saved_locals || !t.scope || !t.noalias || !kfns) t.st = diag_oom(d, loc_none());
-  /* The buffer table, in the body's frame: every buffer's base pointer. */
+  LLVMValueRef *base = ir_calloc((size_t)p->nbufs + 1, sizeof *base);
+  NestBufOrder *orders = ir_calloc((size_t)p->nkernels + 1, sizeof *orders);
+  int *fn_of = ir_calloc((size_t)p->nkernels + 1, sizeof *fn_of);
+  if (!t.bases || !t.vars || !t.locals || !t.saved_bases || !t.saved_locals || !t.scope || !t.noalias || !kfns ||
+      !base || !orders || !fn_of || !share_kernels(p, orders, fn_of))
+    t.st = diag_oom(d, loc_none());
+  /* Every buffer's base pointer, in the body's frame, and one table that each kernel call
+   * fills with the pointers of that kernel's buffers. */
   LLVMBasicBlockRef body_bb = LLVMGetInsertBlock(c->b);
   LLVMValueRef table = NULL;
   if (t.st == IR_OK) {
-    table = LLVMBuildArrayAlloca(c->b, t.ptr, LLVMConstInt(t.i64, (uint64_t)p->nbufs + 1, 0), "buffers");
+    int most_bufs = 1;
+    for (int i = 0; i < p->nkernels; i++)
+      if (orders[i].n > most_bufs) most_bufs = orders[i].n;
+    table = LLVMBuildArrayAlloca(c->b, t.ptr, LLVMConstInt(t.i64, (uint64_t)most_bufs, 0), "buffers");
     for (int i = 0; i < p->nbufs; i++) {
       const NestBuf *nb = &p->bufs[i];
-      LLVMValueRef base = NULL, off = LLVMConstInt(t.i64, (uint64_t)nb->offset, 0);
+      LLVMValueRef off = LLVMConstInt(t.i64, (uint64_t)nb->offset, 0);
       switch (nb->kind) {
-      case NEST_BUF_INPUT: base = c->inputs[nb->index]; break;
-      case NEST_BUF_OUTPUT: base = c->outputs[nb->index]; break;
-      case NEST_BUF_WEIGHT: base = LLVMBuildGEP2(c->b, t.i8, c->weights, &off, 1, ""); break;
-      case NEST_BUF_WORKSPACE: base = LLVMBuildGEP2(c->b, t.i8, c->workspace, &off, 1, ""); break;
+      case NEST_BUF_INPUT: base[i] = c->inputs[nb->index]; break;
+      case NEST_BUF_OUTPUT: base[i] = c->outputs[nb->index]; break;
+      case NEST_BUF_WEIGHT: base[i] = LLVMBuildGEP2(c->b, t.i8, c->weights, &off, 1, ""); break;
+      case NEST_BUF_WORKSPACE: base[i] = LLVMBuildGEP2(c->b, t.i8, c->workspace, &off, 1, ""); break;
       }
-      LLVMValueRef idx = LLVMConstInt(t.i64, (uint64_t)i, 0);
-      LLVMBuildStore(c->b, base, LLVMBuildGEP2(c->b, t.ptr, table, &idx, 1, ""));
     }
     define_parallel_helper(&t);
   }
-  for (int i = 0; i < p->nkernels && t.st == IR_OK; i++) kfns[i] = kernel(&t, p->kernels[i]);
+  for (int i = 0; i < p->nkernels && t.st == IR_OK; i++)
+    if (fn_of[i] == i) kfns[i] = kernel(&t, p->kernels[i], &orders[i]);
   if (t.st == IR_OK) {
     LLVMPositionBuilderAtEnd(c->b, body_bb);
-    for (int i = 0; i < p->nkernels; i++)
-      LLVMBuildCall2(c->b, LLVMGlobalGetValueType(kfns[i]), kfns[i], (LLVMValueRef[]){table, c->exec}, 2, "");
+    for (int i = 0; i < p->nkernels; i++) {
+      for (int j = 0; j < orders[i].n; j++) {
+        LLVMValueRef idx = LLVMConstInt(t.i64, (uint64_t)j, 0);
+        LLVMBuildStore(c->b, base[orders[i].bufs[j]], LLVMBuildGEP2(c->b, t.ptr, table, &idx, 1, ""));
+      }
+      LLVMValueRef fn = kfns[fn_of[i]];
+      LLVMBuildCall2(c->b, LLVMGlobalGetValueType(fn), fn, (LLVMValueRef[]){table, c->exec}, 2, "");
+    }
   }
+  for (int i = 0; orders && i < p->nkernels; i++) cg_nest_buf_order_free(&orders[i]);
   ir_free(t.bases);
   ir_free(t.vars);
   ir_free(t.locals);
@@ -510,6 +561,9 @@ IrStatus cg_llvm_nest_body(const LlvmBodyCtx *c, void *user, DiagSink *d) {
   ir_free(t.scope);
   ir_free(t.noalias);
   ir_free(kfns);
+  ir_free(base);
+  ir_free(orders);
+  ir_free(fn_of);
   return t.st;
 }
 
@@ -533,8 +587,11 @@ IrStatus cg_llvm_compile(const NestProgram *p, const CgArtifact *a, const char *
   LlvmTarget t;
   LlvmShell s = {0};
   IrStatus st = cg_llvm_target_init(&t, target, d);
+  double since = ir_now_ms();
   if (st == IR_OK) st = cg_llvm_shell_build(&s, &t, &spec, d);
+  ir_time_phase(paths->times, "llvm-ir", &since);
   if (st == IR_OK) st = cg_llvm_optimize(&s, d);
+  ir_time_phase(paths->times, "llvm-o3", &since);
   if (st == IR_OK) st = cg_llvm_emit(&s, paths, d);
   cg_llvm_shell_free(&s);
   cg_llvm_target_free(&t);

@@ -69,6 +69,10 @@ for k in range(4):
 # Every target compiles; --target=generic code runs anywhere x86-64 does.
 check target-generic 0 '' -- "$lathe" compile --target=generic "$digits/digits.lathe" -o "$tmp/llvm/gen.so"
 check so-generic 0 'argmax 7$' -- "$lathe" run "$tmp/llvm/gen.so" --in input="$src/tests/cli/digit_first.npy"
+# --time-passes: after the passes' own lines, one line per compile phase, in order.
+check time-phases 0 '^phase link +[0-9.]+ ms$' -- "$lathe" compile --time-passes "$digits/digits.lathe" -o "$tmp/llvm/timed.so"
+expect time-phases-order test "$(sed -n 's/^phase \([a-z0-9-]*\) .*/\1/p' "$tmp/out" | tr '\n' ' ')" = \
+  "load passes lower artifact llvm-ir llvm-o3 llvm-codegen link "
 check target-v3-asm 0 '' -- "$lathe" compile --target=x86-64-v3 "$digits/digits.lathe" -o "$tmp/llvm/v3.s"
 expect v3-uses-ymm grep -q '%ymm' "$tmp/llvm/v3.s"
 expect only-asm test ! -e "$tmp/llvm/v3.so" -a ! -e "$tmp/llvm/v3.s.s"
