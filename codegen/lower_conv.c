@@ -1,7 +1,9 @@
 /* lower_conv.c — the loop nests of conv2d (NCHW x OIHW, groups, strides, dilations, pads,
- * optional bias: taps in the padding are skipped by the bounds of the kernel loops) and
- * conv_transpose (NCHW x IOHW: every tap visited, the ones that carry no input selected
- * away). */
+ * optional bias) and conv_transpose (NCHW x IOHW), both tiled by ISL (codegen/tile.h, one
+ * shared ConvTile): conv2d's domain leaves out the taps in the padding, conv_transpose's keeps
+ * the taps that carry an input position. When ISL cannot tile them, plain nests: conv2d's taps
+ * in the padding skipped by the bounds of the kernel loops, conv_transpose's every tap visited
+ * and the ones that carry no input selected away. */
 #include "codegen/lower.h"
 #include "codegen/tile.h"
 
@@ -47,6 +49,43 @@ static void conv_close(LowerCtx *c, const Node *n, NestKernel *k, const ConvNest
   cg_store(p, cn->body, y, cg_index(c, cg_type(c, n->outputs[0]), cn->v), cg_local(p, k, cn->acc));
 }
 
+/* A tiled convolution (conv2d, conv_transpose): S0[n, m, oh, ow] sets Y (buffer y, M x OH x
+ * OW per image) to the bias (or 0), S1[n, m, oh, ow, ci, kh, kw] adds product(op, it) to it
+ * (its domain: the box `extent` and the caller's constraints). The register tile:
+ * CONV_TILE_M output channels by up to CONV_TILE_W output columns of one row. */
+typedef struct ConvTile {
+  LowerCtx *c;
+  int y, bias;                  /* buffers (bias -1: none) */
+  DType t;
+  int64_t extent[7];            /* n, m, oh, ow, ci, kh, kw */
+  NestExpr *(*product)(const void *op, NestExpr *const *it); /* X * W for S1's iteration it */
+  const void *op;               /* the geometry product reads */
+} ConvTile;
+
+/* Emits statement stmt of the tiled convolution ct (see ConvTile). */
+static bool conv_tile_stmt(void *user, NestBlock *blk, int stmt, NestExpr *const *it) {
+  const ConvTile *ct = user;
+  NestProgram *p = ct->c->p;
+  NestExpr *yi = cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, it[0], ct->extent[1]), it[1]),
+                                                          ct->extent[2]), it[2]), ct->extent[3]), it[3]);
+  if (stmt == 0)
+    return cg_store(p, blk, ct->y, yi, ct->bias >= 0 ? cg_load(p, ct->bias, it[1]) : cg_const_f(p, ct->t, 0)) != NULL;
+  NestExpr *prod = ct->product(ct->op, it);
+  return prod && cg_store(p, blk, ct->y, yi, cg_bin(p, NEST_ADD, cg_load(p, ct->y, yi), prod)) != NULL;
+}
+
+/* Builds the tiled nest of ct in kernel k, S1's domain constrained by `where` (ISL
+ * constraints over d0..d6); false when ISL could not (nothing built). */
+static bool conv_tiled(const ConvTile *ct, NestKernel *k, const char *where) {
+  int64_t tile[4] = {1, CONV_TILE_M, 1, CONV_TILE_W};
+  const int64_t *e = ct->extent;
+  CgTileStmt stmts[2] = {{.ndims = 4, .extent = e}, {.ndims = 7, .extent = e, .where = where}};
+  CgTileNest t = {.nout = 4, .extent = e, .tile = tile, .nstmts = 2, .stmts = stmts,
+                  .parallel = e[0] * e[1] * e[2] * e[3] >= CG_PARALLEL_MIN, .emit = conv_tile_stmt,
+                  .user = (void *)ct};
+  return cg_tile_build(ct->c->p, k, &k->body, &t);
+}
+
 /* The geometry of a conv2d node: Y[n,m,oh,ow] = B[m] + sum over ci < Cg, kh, kw of
  * X[n, c0(m) + ci, oh*s0 - p0 + kh*d0, ow*s1 - p1 + kw*d1] W[m,ci,kh,kw], the group's first
  * input channel c0(m) = (m / (M / group)) * Cg. */
@@ -72,38 +111,28 @@ static NestExpr *conv_w_index(const Conv2d *g, NestExpr *m, NestExpr *ci, NestEx
   return cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, m, g->Cg), ci), g->kH), kh), g->kW), kw);
 }
 
-/* Emits statement stmt of the tiled conv2d: S0[n, m, oh, ow] sets Y to the bias (or 0),
- * S1[n, m, oh, ow, ci, kh, kw] adds one product (its domain leaves out the taps in the
- * padding). */
-static bool conv2d_stmt(void *user, NestBlock *blk, int stmt, NestExpr *const *it) {
-  const Conv2d *g = user;
+/* The product X * W of conv2d g (a Conv2d) for S1's iteration it (n, m, oh, ow, ci, kh, kw). */
+static NestExpr *conv2d_product(const void *op, NestExpr *const *it) {
+  const Conv2d *g = op;
   NestProgram *p = g->c->p;
-  NestExpr *yi = cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, it[0], g->M), it[1]), g->OH), it[2]), g->OW),
-                        it[3]);
-  if (stmt == 0)
-    return cg_store(p, blk, g->y, yi, g->bias >= 0 ? cg_load(p, g->bias, it[1]) : cg_const_f(p, g->t, 0)) != NULL;
   NestExpr *ih = cg_add(p, cg_add(p, cg_mulc(p, it[2], g->s[0]), cg_idx(p, -g->pads[0])), cg_mulc(p, it[5], g->dil[0]));
   NestExpr *iw = cg_add(p, cg_add(p, cg_mulc(p, it[3], g->s[1]), cg_idx(p, -g->pads[1])), cg_mulc(p, it[6], g->dil[1]));
   NestExpr *xv = cg_load(p, g->x, conv_x_index(g, it[0], it[1], it[4], ih, iw));
   NestExpr *wv = cg_load(p, g->w, conv_w_index(g, it[1], it[4], it[5], it[6]));
-  return cg_store(p, blk, g->y, yi, cg_bin(p, NEST_ADD, cg_load(p, g->y, yi), cg_bin(p, NEST_MUL, xv, wv))) != NULL;
+  return cg_bin(p, NEST_MUL, xv, wv);
 }
 
-/* Builds the tiled nest of conv2d g in kernel k (register tile: CONV_TILE_M output channels
- * by up to CONV_TILE_W output columns of one row); false when ISL could not (nothing built). */
+/* Builds the tiled nest of conv2d g in kernel k, S1's domain leaving out the taps in the
+ * padding; false when ISL could not (nothing built). */
 static bool conv2d_tiled(const Conv2d *g, NestKernel *k, int64_t batch) {
-  int64_t extent[7] = {batch, g->M, g->OH, g->OW, g->Cg, g->kH, g->kW};
-  int64_t tile[4] = {1, CONV_TILE_M, 1, CONV_TILE_W};
+  ConvTile ct = {.c = g->c, .y = g->y, .bias = g->bias, .t = g->t,
+                 .extent = {batch, g->M, g->OH, g->OW, g->Cg, g->kH, g->kW}, .product = conv2d_product, .op = g};
   char where[256];
   snprintf(where, sizeof where,
            "0 <= %lld*d2 + %lld*d5 - %lld <= %lld and 0 <= %lld*d3 + %lld*d6 - %lld <= %lld", (long long)g->s[0],
            (long long)g->dil[0], (long long)g->pads[0], (long long)g->H - 1, (long long)g->s[1], (long long)g->dil[1],
            (long long)g->pads[1], (long long)g->W - 1);
-  CgTileStmt stmts[2] = {{4, extent, NULL}, {7, extent, where}};
-  CgTileNest t = {.nout = 4, .extent = extent, .tile = tile, .nstmts = 2, .stmts = stmts,
-                  .parallel = batch * g->M * g->OH * g->OW >= CG_PARALLEL_MIN, .emit = conv2d_stmt,
-                  .user = (void *)g};
-  return cg_tile_build(g->c->p, k, &k->body, &t);
+  return conv_tiled(&ct, k, where);
 }
 
 /* Y[n,m,oh,ow] = B[m] + sum over ci < C/group, kh, kw of X[n, g*C/group + ci, ih, iw] W[m,ci,kh,kw]. */
@@ -139,14 +168,69 @@ IrStatus cg_lower_conv2d(LowerCtx *c, const Node *n) {
   return cg_checked(c, n->loc);
 }
 
-/* The input position of output position o through tap k (the variable k): t = o + pad -
- * k * dil, carried when t >= 0, t mod stride = 0 and t / stride < in. Adds that condition to
- * *ok and returns the position clamped into [0, in) (so the load stays in bounds either way). */
+/* A conv_transpose node: its geometry (op_convt_geom) and buffers. */
+typedef struct ConvT {
+  LowerCtx *c;
+  ConvTGeom g;
+  int x, w;
+  int64_t Cg;                        /* input channels per group */
+} ConvT;
+
+/* X[n, chan, ih, iw] * W[chan, m mod Mg, kh, kw] of conv_transpose t, chan the input
+ * channel ci of output channel m's group. */
+static NestExpr *convt_mul(const ConvT *t, NestExpr *nn, NestExpr *m, NestExpr *ci, NestExpr *kh, NestExpr *kw,
+                           NestExpr *ih, NestExpr *iw) {
+  NestProgram *p = t->c->p;
+  const ConvTGeom *g = &t->g;
+  NestExpr *grp = g->group == 1 ? cg_idx(p, 0) : cg_bin(p, NEST_FLOORDIV, m, cg_idx(p, g->Mg));
+  NestExpr *mo = g->group == 1 ? m : cg_bin(p, NEST_MOD, m, cg_idx(p, g->Mg));
+  NestExpr *chan = cg_add(p, cg_mulc(p, grp, t->Cg), ci);
+  NestExpr *xi = cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, nn, g->C), chan), g->H), ih), g->W), iw);
+  NestExpr *wi = cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, chan, g->Mg), mo), g->kH), kh), g->kW), kw);
+  return cg_bin(p, NEST_MUL, cg_load(p, t->x, xi), cg_load(p, t->w, wi));
+}
+
+/* The input position (o + pad - k * dil) / stride of output position o through tap k (an
+ * exact division in the tiled nest's domain). */
+static NestExpr *convt_at(NestProgram *p, NestExpr *o, NestExpr *k, int64_t stride, int64_t dil, int64_t pad) {
+  NestExpr *t = cg_add(p, cg_add(p, o, cg_idx(p, pad)), cg_mulc(p, k, -dil));
+  return stride == 1 ? t : cg_bin(p, NEST_FLOORDIV, t, cg_idx(p, stride));
+}
+
+/* The product of conv_transpose t (a ConvT) for S1's iteration it (n, m, oh, ow, ci, kh, kw). */
+static NestExpr *convt_product(const void *op, NestExpr *const *it) {
+  const ConvT *t = op;
+  NestProgram *p = t->c->p;
+  const ConvTGeom *g = &t->g;
+  NestExpr *ih = convt_at(p, it[2], it[5], g->stride[0], g->dil[0], g->pads[0]);
+  NestExpr *iw = convt_at(p, it[3], it[6], g->stride[1], g->dil[1], g->pads[1]);
+  return convt_mul(t, it[0], it[1], it[4], it[5], it[6], ih, iw);
+}
+
+/* Builds the tiled nest of conv_transpose t (result buffer y, bias buffer or -1) in kernel
+ * k, S1's domain keeping the taps that carry an input position: o + pad - k*dil = stride*i
+ * for an i in [0, in), in both dimensions; false when ISL could not (nothing built). */
+static bool convt_tiled(const ConvT *t, NestKernel *k, int y, int bias, DType dt) {
+  const ConvTGeom *g = &t->g;
+  ConvTile ct = {.c = t->c, .y = y, .bias = bias, .t = dt, .extent = {g->N, g->Mg * g->group, g->OH, g->OW, t->Cg, g->kH, g->kW},
+                 .product = convt_product, .op = t};
+  char where[256];
+  snprintf(where, sizeof where,
+           "exists (e0, e1 : d2 - %lld*d5 - %lld*e0 = %lld and 0 <= e0 < %lld and d3 - %lld*d6 - %lld*e1 = %lld and "
+           "0 <= e1 < %lld)",
+           (long long)g->dil[0], (long long)g->stride[0], (long long)-g->pads[0], (long long)g->H, (long long)g->dil[1],
+           (long long)g->stride[1], (long long)-g->pads[1], (long long)g->W);
+  return conv_tiled(&ct, k, where);
+}
+
+/* The input position of output position o through tap k (the variable k) in the plain nest,
+ * carried when t = o + pad - k * dil >= 0, t mod stride = 0 and t / stride < in. Adds that
+ * condition to *ok and returns the position clamped into [0, in) (so the load stays in
+ * bounds either way). */
 static NestExpr *convt_source(LowerCtx *c, NestExpr *o, int k, int64_t stride, int64_t dil, int64_t pad, int64_t in,
                               NestExpr **ok) {
   NestProgram *p = c->p;
-  NestExpr *t = cg_add(p, cg_add(p, o, cg_idx(p, pad)), cg_mulc(p, cg_var(p, k), -dil));
-  NestExpr *i = stride == 1 ? t : cg_bin(p, NEST_FLOORDIV, t, cg_idx(p, stride));
+  NestExpr *t = convt_at(p, o, cg_var(p, k), 1, dil, pad), *i = convt_at(p, o, cg_var(p, k), stride, dil, pad);
   NestExpr *cond = cg_bin(p, NEST_AND, cg_bin(p, NEST_GE, t, cg_idx(p, 0)), cg_bin(p, NEST_LT, i, cg_idx(p, in)));
   if (stride != 1) cond = cg_bin(p, NEST_AND, cond, cg_bin(p, NEST_EQ, cg_bin(p, NEST_MOD, t, cg_idx(p, stride)), cg_idx(p, 0)));
   *ok = *ok ? cg_bin(p, NEST_AND, *ok, cond) : cond;
@@ -154,32 +238,29 @@ static NestExpr *convt_source(LowerCtx *c, NestExpr *o, int k, int64_t stride, i
 }
 
 /* Y[n,m,oh,ow] = B[m] + sum over the group's input channels ci and every tap (kh, kw) that
- * carries an input position (convt_source) of X[n, ci, ih, iw] W[ci, m mod Mg, kh, kw]
- * (op_convt_geom, as the interpreter). */
+ * carries an input position of X[n, ci, ih, iw] W[ci, m mod Mg, kh, kw] (op_convt_geom, as
+ * the interpreter): the tiled nest (convt_tiled), or when ISL cannot build it the plain one,
+ * every tap visited and the ones that carry none selected away (convt_source). */
 IrStatus cg_lower_conv_transpose(LowerCtx *c, const Node *n) {
   NestProgram *p = c->p;
   const TensorType *ty = cg_type(c, n->outputs[0]);
-  ConvTGeom g;
+  ConvT t = {.c = c, .x = cg_in(c, n->inputs[0]), .w = cg_in(c, n->inputs[1])};
   const char *attr;
-  op_convt_geom(n, cg_type(c, n->inputs[0]), cg_type(c, n->inputs[1]), &g, &attr);
-  int64_t Cg = g.C / g.group;
-  int x = cg_in(c, n->inputs[0]), w = cg_in(c, n->inputs[1]), y = cg_out(c, n->outputs[0]);
+  op_convt_geom(n, cg_type(c, n->inputs[0]), cg_type(c, n->inputs[1]), &t.g, &attr);
+  const ConvTGeom *g = &t.g;
+  t.Cg = g->C / g->group;
+  int y = cg_out(c, n->outputs[0]);
   NestKernel *k = cg_kernel_for(c, n);
   if (!k || y < 0) return cg_checked(c, n->loc);
+  if (convt_tiled(&t, k, y, n->ninputs > 2 ? cg_in(c, n->inputs[2]) : -1, ty->dtype)) return cg_checked(c, n->loc);
   ConvNest cn;
   if (!conv_open(c, n, k, &cn)) return cg_checked(c, n->loc);
-  NestExpr *nn = cg_v(c, cn.v[0]), *m = cg_v(c, cn.v[1]);
-  NestExpr *grp = g.group == 1 ? cg_idx(p, 0) : cg_bin(p, NEST_FLOORDIV, m, cg_idx(p, g.Mg));
-  NestExpr *mo = g.group == 1 ? m : cg_bin(p, NEST_MOD, m, cg_idx(p, g.Mg));
   NestExpr *ok = NULL;
-  NestExpr *ih = convt_source(c, cg_v(c, cn.v[2]), cn.kh, g.stride[0], g.dil[0], g.pads[0], g.H, &ok);
-  NestExpr *iw = convt_source(c, cg_v(c, cn.v[3]), cn.kw, g.stride[1], g.dil[1], g.pads[1], g.W, &ok);
-  NestExpr *chan = cg_add(p, cg_mulc(p, grp, Cg), cg_var(p, cn.ci)); /* the input channel */
-  NestExpr *xi = cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, nn, g.C), chan), g.H), ih), g.W), iw);
-  NestExpr *wi = cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, chan, g.Mg), mo), g.kH),
-                                              cg_var(p, cn.kh)), g.kW), cg_var(p, cn.kw));
-  NestExpr *prod = cg_bin(p, NEST_MUL, cg_load(p, x, xi), cg_load(p, w, wi));
+  NestExpr *ih = convt_source(c, cg_v(c, cn.v[2]), cn.kh, g->stride[0], g->dil[0], g->pads[0], g->H, &ok);
+  NestExpr *iw = convt_source(c, cg_v(c, cn.v[3]), cn.kw, g->stride[1], g->dil[1], g->pads[1], g->W, &ok);
+  NestExpr *prod = convt_mul(&t, cg_v(c, cn.v[0]), cg_v(c, cn.v[1]), cg_var(p, cn.ci), cg_var(p, cn.kh),
+                             cg_var(p, cn.kw), ih, iw);
   NestExpr *term = cg_select(p, ok, prod, cg_const_f(p, ty->dtype, 0));
-  conv_close(c, n, k, &cn, Cg, cg_idx(p, 0), cg_idx(p, g.kH), cg_idx(p, 0), cg_idx(p, g.kW), term, y);
+  conv_close(c, n, k, &cn, t.Cg, cg_idx(p, 0), cg_idx(p, g->kH), cg_idx(p, 0), cg_idx(p, g->kW), term, y);
   return cg_checked(c, n->loc);
 }
