@@ -49,15 +49,18 @@ static void conv_close(LowerCtx *c, const Node *n, NestKernel *k, const ConvNest
   cg_store(p, cn->body, y, cg_index(c, cg_type(c, n->outputs[0]), cn->v), cg_local(p, k, cn->acc));
 }
 
-/* A tiled convolution (conv2d, conv_transpose): S0[n, m, oh, ow] sets Y (buffer y, M x OH x
- * OW per image) to the bias (or 0), S1[n, m, oh, ow, ci, kh, kw] adds product(op, it) to it
- * (its domain: the box `extent` and the caller's constraints). The register tile:
- * CONV_TILE_M output channels by up to CONV_TILE_W output columns of one row. */
+/* A tiled convolution (conv2d, conv_transpose): S0[n, m, qh, qw] sets Y's element [n, m,
+ * step[0]*qh + off[0], step[1]*qw + off[1]] (buffer y, of OH x OW per channel) to the bias
+ * (or 0), S1[n, m, qh, qw, ci, jh, jw] adds product(op, it) to it (its domain: the box
+ * `extent` and the caller's constraints; no S1 when a reduction extent is 0). The register
+ * tile: CONV_TILE_M output channels by up to CONV_TILE_W columns of one row. */
 typedef struct ConvTile {
   LowerCtx *c;
   int y, bias;                  /* buffers (bias -1: none) */
   DType t;
-  int64_t extent[7];            /* n, m, oh, ow, ci, kh, kw */
+  int64_t OH, OW;               /* Y's rows and columns */
+  int64_t step[2], off[2];      /* Y's row and column of the iteration's (qh, qw) */
+  int64_t extent[7];            /* n, m, qh, qw, ci, jh, jw */
   NestExpr *(*product)(const void *op, NestExpr *const *it); /* X * W for S1's iteration it */
   const void *op;               /* the geometry product reads */
 } ConvTile;
@@ -66,21 +69,29 @@ typedef struct ConvTile {
 static bool conv_tile_stmt(void *user, NestBlock *blk, int stmt, NestExpr *const *it) {
   const ConvTile *ct = user;
   NestProgram *p = ct->c->p;
-  NestExpr *yi = cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, it[0], ct->extent[1]), it[1]),
-                                                          ct->extent[2]), it[2]), ct->extent[3]), it[3]);
+  NestExpr *oh = cg_add(p, cg_mulc(p, it[2], ct->step[0]), cg_idx(p, ct->off[0]));
+  NestExpr *ow = cg_add(p, cg_mulc(p, it[3], ct->step[1]), cg_idx(p, ct->off[1]));
+  NestExpr *yi = cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, it[0], ct->extent[1]), it[1]), ct->OH), oh),
+                                   ct->OW), ow);
   if (stmt == 0)
     return cg_store(p, blk, ct->y, yi, ct->bias >= 0 ? cg_load(p, ct->bias, it[1]) : cg_const_f(p, ct->t, 0)) != NULL;
   NestExpr *prod = ct->product(ct->op, it);
   return prod && cg_store(p, blk, ct->y, yi, cg_bin(p, NEST_ADD, cg_load(p, ct->y, yi), prod)) != NULL;
 }
 
-/* Builds the tiled nest of ct in kernel k, S1's domain constrained by `where` (ISL
- * constraints over d0..d6); false when ISL could not (nothing built). */
-static bool conv_tiled(const ConvTile *ct, NestKernel *k, const char *where) {
+/* Builds the tiled nest of ct in kernel k, S1's domain keeping the taps whose input position
+ * lies in the input: 0 <= a[i]*q + b[i]*j + c[i] < in[i] for the rows (i = 0: q = d2, j = d5)
+ * and the columns (i = 1: d3, d6). False when ISL could not (nothing built). */
+static bool conv_tiled(const ConvTile *ct, NestKernel *k, const int64_t a[2], const int64_t b[2], const int64_t c[2],
+                       const int64_t in[2]) {
   int64_t tile[4] = {1, CONV_TILE_M, 1, CONV_TILE_W};
   const int64_t *e = ct->extent;
+  char where[256];
+  snprintf(where, sizeof where, "0 <= %lld*d2 %+lld*d5 %+lld < %lld and 0 <= %lld*d3 %+lld*d6 %+lld < %lld",
+           (long long)a[0], (long long)b[0], (long long)c[0], (long long)in[0], (long long)a[1], (long long)b[1],
+           (long long)c[1], (long long)in[1]);
   CgTileStmt stmts[2] = {{.ndims = 4, .extent = e}, {.ndims = 7, .extent = e, .where = where}};
-  CgTileNest t = {.nout = 4, .extent = e, .tile = tile, .nstmts = 2, .stmts = stmts,
+  CgTileNest t = {.nout = 4, .extent = e, .tile = tile, .nstmts = e[4] && e[5] && e[6] ? 2 : 1, .stmts = stmts,
                   .parallel = e[0] * e[1] * e[2] * e[3] >= CG_PARALLEL_MIN, .emit = conv_tile_stmt,
                   .user = (void *)ct};
   return cg_tile_build(ct->c->p, k, &k->body, &t);
@@ -125,14 +136,9 @@ static NestExpr *conv2d_product(const void *op, NestExpr *const *it) {
 /* Builds the tiled nest of conv2d g in kernel k, S1's domain leaving out the taps in the
  * padding; false when ISL could not (nothing built). */
 static bool conv2d_tiled(const Conv2d *g, NestKernel *k, int64_t batch) {
-  ConvTile ct = {.c = g->c, .y = g->y, .bias = g->bias, .t = g->t,
+  ConvTile ct = {.c = g->c, .y = g->y, .bias = g->bias, .t = g->t, .OH = g->OH, .OW = g->OW, .step = {1, 1},
                  .extent = {batch, g->M, g->OH, g->OW, g->Cg, g->kH, g->kW}, .product = conv2d_product, .op = g};
-  char where[256];
-  snprintf(where, sizeof where,
-           "0 <= %lld*d2 + %lld*d5 - %lld <= %lld and 0 <= %lld*d3 + %lld*d6 - %lld <= %lld", (long long)g->s[0],
-           (long long)g->dil[0], (long long)g->pads[0], (long long)g->H - 1, (long long)g->s[1], (long long)g->dil[1],
-           (long long)g->pads[1], (long long)g->W - 1);
-  return conv_tiled(&ct, k, where);
+  return conv_tiled(&ct, k, g->s, g->dil, (const int64_t[2]){-g->pads[0], -g->pads[1]}, (const int64_t[2]){g->H, g->W});
 }
 
 /* Y[n,m,oh,ow] = B[m] + sum over ci < C/group, kh, kw of X[n, g*C/group + ci, ih, iw] W[m,ci,kh,kw]. */
@@ -190,37 +196,70 @@ static NestExpr *convt_mul(const ConvT *t, NestExpr *nn, NestExpr *m, NestExpr *
   return cg_bin(p, NEST_MUL, cg_load(p, t->x, xi), cg_load(p, t->w, wi));
 }
 
-/* The input position (o + pad - k * dil) / stride of output position o through tap k (an
- * exact division in the tiled nest's domain). */
-static NestExpr *convt_at(NestProgram *p, NestExpr *o, NestExpr *k, int64_t stride, int64_t dil, int64_t pad) {
-  NestExpr *t = cg_add(p, cg_add(p, o, cg_idx(p, pad)), cg_mulc(p, k, -dil));
-  return stride == 1 ? t : cg_bin(p, NEST_FLOORDIV, t, cg_idx(p, stride));
+/* One phase of one dimension of a conv_transpose (sub-pixel decomposition): the output
+ * positions o = stride*q + r, q in [0, n), are reached by the same taps k0 + kstep*j, j in
+ * [0, nk) (the taps with dil*k = o + pad mod stride), each from input position
+ * (o + pad - dil*k) / stride = q + c - istep*j when that lies in [0, in). */
+typedef struct ConvTPhase {
+  int64_t r, n;              /* output positions stride*q + r, q in [0, n) */
+  int64_t k0, kstep, nk;     /* taps k0 + kstep*j, j in [0, nk) (nk 0: none) */
+  int64_t c, istep;          /* input position q + c - istep*j */
+} ConvTPhase;
+
+static int64_t gcd(int64_t a, int64_t b) { return b ? gcd(b, a % b) : a; }
+
+/* Phase r of a dimension of `out` output positions: stride s, dilation d, pad, k taps. */
+static ConvTPhase convt_phase(int64_t r, int64_t s, int64_t d, int64_t pad, int64_t k, int64_t out) {
+  int64_t g = gcd(d, s);
+  ConvTPhase ph = {.r = r, .n = out > r ? (out - r + s - 1) / s : 0, .kstep = s / g, .istep = d / g};
+  /* The taps of the phase are kstep apart: the first one lies below kstep. */
+  for (int64_t kk = 0; kk < k && kk < ph.kstep; kk++)
+    if ((r + pad - d * kk) % s == 0) {
+      ph.k0 = kk;
+      ph.nk = (k - kk + ph.kstep - 1) / ph.kstep;
+      ph.c = (r + pad - d * kk) / s; /* exact */
+      break;
+    }
+  return ph;
 }
 
-/* The product of conv_transpose t (a ConvT) for S1's iteration it (n, m, oh, ow, ci, kh, kw). */
+/* A phase (rows and columns) of conv_transpose t: what its S1 reads. */
+typedef struct ConvTPart {
+  const struct ConvT *t;
+  ConvTPhase h, w;
+} ConvTPart;
+
+/* The product of a phase of conv_transpose (a ConvTPart) for S1's iteration it (n, m, qh,
+ * qw, ci, jh, jw). */
 static NestExpr *convt_product(const void *op, NestExpr *const *it) {
-  const ConvT *t = op;
-  NestProgram *p = t->c->p;
-  const ConvTGeom *g = &t->g;
-  NestExpr *ih = convt_at(p, it[2], it[5], g->stride[0], g->dil[0], g->pads[0]);
-  NestExpr *iw = convt_at(p, it[3], it[6], g->stride[1], g->dil[1], g->pads[1]);
-  return convt_mul(t, it[0], it[1], it[4], it[5], it[6], ih, iw);
+  const ConvTPart *q = op;
+  NestProgram *p = q->t->c->p;
+  NestExpr *kh = cg_add(p, cg_mulc(p, it[5], q->h.kstep), cg_idx(p, q->h.k0));
+  NestExpr *kw = cg_add(p, cg_mulc(p, it[6], q->w.kstep), cg_idx(p, q->w.k0));
+  NestExpr *ih = cg_add(p, cg_add(p, it[2], cg_idx(p, q->h.c)), cg_mulc(p, it[5], -q->h.istep));
+  NestExpr *iw = cg_add(p, cg_add(p, it[3], cg_idx(p, q->w.c)), cg_mulc(p, it[6], -q->w.istep));
+  return convt_mul(q->t, it[0], it[1], it[4], kh, kw, ih, iw);
 }
 
-/* Builds the tiled nest of conv_transpose t (result buffer y, bias buffer or -1) in kernel
- * k, S1's domain keeping the taps that carry an input position: o + pad - k*dil = stride*i
- * for an i in [0, in), in both dimensions; false when ISL could not (nothing built). */
-static bool convt_tiled(const ConvT *t, NestKernel *k, int y, int bias, DType dt) {
+/* Appends the tiled nests of conv_transpose t (result buffer y, bias buffer or -1), one
+ * kernel per phase (stride[0] x stride[1] of them, the empty ones left out); false when ISL
+ * could not build one (the kernels built stay: the caller drops them). */
+static bool convt_tiled(const ConvT *t, const Node *n, int y, int bias, DType dt) {
   const ConvTGeom *g = &t->g;
-  ConvTile ct = {.c = t->c, .y = y, .bias = bias, .t = dt, .extent = {g->N, g->Mg * g->group, g->OH, g->OW, t->Cg, g->kH, g->kW},
-                 .product = convt_product, .op = t};
-  char where[256];
-  snprintf(where, sizeof where,
-           "exists (e0, e1 : d2 - %lld*d5 - %lld*e0 = %lld and 0 <= e0 < %lld and d3 - %lld*d6 - %lld*e1 = %lld and "
-           "0 <= e1 < %lld)",
-           (long long)g->dil[0], (long long)g->stride[0], (long long)-g->pads[0], (long long)g->H, (long long)g->dil[1],
-           (long long)g->stride[1], (long long)-g->pads[1], (long long)g->W);
-  return conv_tiled(&ct, k, where);
+  for (int64_t rh = 0; rh < g->stride[0]; rh++)
+    for (int64_t rw = 0; rw < g->stride[1]; rw++) {
+      ConvTPart q = {.t = t, .h = convt_phase(rh, g->stride[0], g->dil[0], g->pads[0], g->kH, g->OH),
+                     .w = convt_phase(rw, g->stride[1], g->dil[1], g->pads[1], g->kW, g->OW)};
+      if (!q.h.n || !q.w.n) continue;
+      ConvTile ct = {.c = t->c, .y = y, .bias = bias, .t = dt, .OH = g->OH, .OW = g->OW, .step = {g->stride[0], g->stride[1]},
+                     .off = {rh, rw}, .extent = {g->N, g->Mg * g->group, q.h.n, q.w.n, t->Cg, q.h.nk, q.w.nk},
+                     .product = convt_product, .op = &q};
+      NestKernel *k = cg_kernel_for(t->c, n);
+      if (!k || !conv_tiled(&ct, k, (const int64_t[2]){1, 1}, (const int64_t[2]){-q.h.istep, -q.w.istep},
+                            (const int64_t[2]){q.h.c, q.w.c}, (const int64_t[2]){g->H, g->W}))
+        return false;
+    }
+  return true;
 }
 
 /* The input position of output position o through tap k (the variable k) in the plain nest,
@@ -230,7 +269,8 @@ static bool convt_tiled(const ConvT *t, NestKernel *k, int y, int bias, DType dt
 static NestExpr *convt_source(LowerCtx *c, NestExpr *o, int k, int64_t stride, int64_t dil, int64_t pad, int64_t in,
                               NestExpr **ok) {
   NestProgram *p = c->p;
-  NestExpr *t = convt_at(p, o, cg_var(p, k), 1, dil, pad), *i = convt_at(p, o, cg_var(p, k), stride, dil, pad);
+  NestExpr *t = cg_add(p, cg_add(p, o, cg_idx(p, pad)), cg_mulc(p, cg_var(p, k), -dil));
+  NestExpr *i = stride == 1 ? t : cg_bin(p, NEST_FLOORDIV, t, cg_idx(p, stride));
   NestExpr *cond = cg_bin(p, NEST_AND, cg_bin(p, NEST_GE, t, cg_idx(p, 0)), cg_bin(p, NEST_LT, i, cg_idx(p, in)));
   if (stride != 1) cond = cg_bin(p, NEST_AND, cond, cg_bin(p, NEST_EQ, cg_bin(p, NEST_MOD, t, cg_idx(p, stride)), cg_idx(p, 0)));
   *ok = *ok ? cg_bin(p, NEST_AND, *ok, cond) : cond;
@@ -250,9 +290,12 @@ IrStatus cg_lower_conv_transpose(LowerCtx *c, const Node *n) {
   const ConvTGeom *g = &t.g;
   t.Cg = g->C / g->group;
   int y = cg_out(c, n->outputs[0]);
+  if (y < 0) return cg_checked(c, n->loc);
+  int first = p->nkernels;
+  if (convt_tiled(&t, n, y, n->ninputs > 2 ? cg_in(c, n->inputs[2]) : -1, ty->dtype)) return cg_checked(c, n->loc);
+  p->nkernels = first; /* the phases' kernels dropped: the plain nest computes every element */
   NestKernel *k = cg_kernel_for(c, n);
-  if (!k || y < 0) return cg_checked(c, n->loc);
-  if (convt_tiled(&t, k, y, n->ninputs > 2 ? cg_in(c, n->inputs[2]) : -1, ty->dtype)) return cg_checked(c, n->loc);
+  if (!k) return cg_checked(c, n->loc);
   ConvNest cn;
   if (!conv_open(c, n, k, &cn)) return cg_checked(c, n->loc);
   NestExpr *ok = NULL;
