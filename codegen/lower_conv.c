@@ -7,7 +7,7 @@
 #include "codegen/lower.h"
 #include "codegen/tile.h"
 
-/* The register tile of conv2d: output channels by output columns (of one output row). */
+/* The register tile of the convolutions: output channels by output columns (of one output row). */
 enum { CONV_TILE_M = 4, CONV_TILE_W = 16 };
 
 /* The plain nest of a convolution node n in kernel k (conv2d when tiling fails, and
@@ -86,7 +86,7 @@ static bool conv_tiled(const ConvTile *ct, NestKernel *k, const int64_t a[2], co
                        const int64_t in[2]) {
   int64_t tile[4] = {1, CONV_TILE_M, 1, CONV_TILE_W};
   const int64_t *e = ct->extent;
-  char where[256];
+  char where[320]; /* 8 numbers of at most 20 characters and 60 of text */
   snprintf(where, sizeof where, "0 <= %lld*d2 %+lld*d5 %+lld < %lld and 0 <= %lld*d3 %+lld*d6 %+lld < %lld",
            (long long)a[0], (long long)b[0], (long long)c[0], (long long)in[0], (long long)a[1], (long long)b[1],
            (long long)c[1], (long long)in[1]);
@@ -241,11 +241,18 @@ static NestExpr *convt_product(const void *op, NestExpr *const *it) {
   return convt_mul(q->t, it[0], it[1], it[4], kh, kw, ih, iw);
 }
 
+/* At most this many phases (stride[0] x stride[1]) get tiled kernels: each is a kernel of
+ * its own (LLVM's time grows with them), and a larger stride (FCN's upsampling by 32) takes
+ * the plain nest. */
+enum { CONVT_MAX_PHASES = 16 };
+
 /* Appends the tiled nests of conv_transpose t (result buffer y, bias buffer or -1), one
- * kernel per phase (stride[0] x stride[1] of them, the empty ones left out); false when ISL
- * could not build one (the kernels built stay: the caller drops them). */
+ * kernel per phase (stride[0] x stride[1] of them, the empty ones left out); false when the
+ * phases are too many or ISL could not build one (the kernels built stay: the caller drops
+ * them). */
 static bool convt_tiled(const ConvT *t, const Node *n, int y, int bias, DType dt) {
   const ConvTGeom *g = &t->g;
+  if (g->stride[0] * g->stride[1] > CONVT_MAX_PHASES) return false;
   for (int64_t rh = 0; rh < g->stride[0]; rh++)
     for (int64_t rw = 0; rw < g->stride[1]; rw++) {
       ConvTPart q = {.t = t, .h = convt_phase(rh, g->stride[0], g->dil[0], g->pads[0], g->kH, g->OH),
