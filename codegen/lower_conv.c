@@ -49,18 +49,18 @@ static void conv_close(LowerCtx *c, const Node *n, NestKernel *k, const ConvNest
   cg_store(p, cn->body, y, cg_index(c, cg_type(c, n->outputs[0]), cn->v), cg_local(p, k, cn->acc));
 }
 
-/* A tiled convolution (conv2d, conv_transpose): S0[n, m, qh, qw] sets Y's element [n, m,
- * step[0]*qh + off[0], step[1]*qw + off[1]] (buffer y, of OH x OW per channel) to the bias
- * (or 0), S1[n, m, qh, qw, ci, jh, jw] adds product(op, it) to it (its domain: the box
- * `extent` and the caller's constraints; no S1 when a reduction extent is 0). The register
- * tile: CONV_TILE_M output channels by up to CONV_TILE_W columns of one row. */
+/* A tiled convolution (conv2d, conv_transpose): S0[n, m, oh, ow] sets element base +
+ * ((n * M + m) * OH + oh) * OW + ow of buffer y (Y, or a conv_transpose phase's part of its
+ * scratch: M, OH and OW the extents) to the bias (or 0), S1[n, m, oh, ow, ci, jh, jw] adds
+ * product(op, it) to it (its domain: the box `extent` and the caller's constraints; no S1
+ * when a reduction extent is 0). The register tile: CONV_TILE_M output channels by up to
+ * CONV_TILE_W columns of one row. */
 typedef struct ConvTile {
   LowerCtx *c;
   int y, bias;                  /* buffers (bias -1: none) */
   DType t;
-  int64_t OH, OW;               /* Y's rows and columns */
-  int64_t step[2], off[2];      /* Y's row and column of the iteration's (qh, qw) */
-  int64_t extent[7];            /* n, m, qh, qw, ci, jh, jw */
+  int64_t base;                 /* y's element of the first output */
+  int64_t extent[7];            /* n, m, oh, ow, ci, jh, jw */
   NestExpr *(*product)(const void *op, NestExpr *const *it); /* X * W for S1's iteration it */
   const void *op;               /* the geometry product reads */
 } ConvTile;
@@ -69,10 +69,9 @@ typedef struct ConvTile {
 static bool conv_tile_stmt(void *user, NestBlock *blk, int stmt, NestExpr *const *it) {
   const ConvTile *ct = user;
   NestProgram *p = ct->c->p;
-  NestExpr *oh = cg_add(p, cg_mulc(p, it[2], ct->step[0]), cg_idx(p, ct->off[0]));
-  NestExpr *ow = cg_add(p, cg_mulc(p, it[3], ct->step[1]), cg_idx(p, ct->off[1]));
-  NestExpr *yi = cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, it[0], ct->extent[1]), it[1]), ct->OH), oh),
-                                   ct->OW), ow);
+  const int64_t *e = ct->extent;
+  NestExpr *yi = cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, it[0], e[1]), it[1]), e[2]), it[2]), e[3]),
+                        cg_add(p, it[3], cg_idx(p, ct->base)));
   if (stmt == 0)
     return cg_store(p, blk, ct->y, yi, ct->bias >= 0 ? cg_load(p, ct->bias, it[1]) : cg_const_f(p, ct->t, 0)) != NULL;
   NestExpr *prod = ct->product(ct->op, it);
@@ -136,7 +135,7 @@ static NestExpr *conv2d_product(const void *op, NestExpr *const *it) {
 /* Builds the tiled nest of conv2d g in kernel k, S1's domain leaving out the taps in the
  * padding; false when ISL could not (nothing built). */
 static bool conv2d_tiled(const Conv2d *g, NestKernel *k, int64_t batch) {
-  ConvTile ct = {.c = g->c, .y = g->y, .bias = g->bias, .t = g->t, .OH = g->OH, .OW = g->OW, .step = {1, 1},
+  ConvTile ct = {.c = g->c, .y = g->y, .bias = g->bias, .t = g->t,
                  .extent = {batch, g->M, g->OH, g->OW, g->Cg, g->kH, g->kW}, .product = conv2d_product, .op = g};
   return conv_tiled(&ct, k, g->s, g->dil, (const int64_t[2]){-g->pads[0], -g->pads[1]}, (const int64_t[2]){g->H, g->W});
 }
@@ -246,26 +245,67 @@ static NestExpr *convt_product(const void *op, NestExpr *const *it) {
  * the plain nest. */
 enum { CONVT_MAX_PHASES = 16 };
 
-/* Appends the tiled nests of conv_transpose t (result buffer y, bias buffer or -1), one
- * kernel per phase (stride[0] x stride[1] of them, the empty ones left out); false when the
- * phases are too many or ISL could not build one (the kernels built stay: the caller drops
- * them). */
+/* Appends the kernel storing the phases' results (parts[0..nparts), at `base` in scratch
+ * buffer `from`, each [N, M, h.n, w.n]) into their places in Y (buffer y). */
+static void convt_interleave(const ConvT *t, const Node *n, const ConvTPart *parts, const int64_t *base, int nparts,
+                             int from, int y) {
+  NestProgram *p = t->c->p;
+  const ConvTGeom *g = &t->g;
+  int64_t NM = g->N * g->Mg * g->group;
+  NestKernel *k = cg_kernel_for(t->c, n);
+  int nm = k ? cg_nest_var(p, k, "nm") : 0;
+  NestStmt *outer = k ? cg_loop(p, &k->body, nm, cg_idx(p, 0), cg_idx(p, NM)) : NULL;
+  if (!outer) return;
+  outer->u.loop.parallel = NM > 1 && NM * g->OH * g->OW >= CG_PARALLEL_MIN;
+  for (int i = 0; i < nparts; i++) {
+    const ConvTPart *q = &parts[i];
+    int qh = cg_nest_var(p, k, "qh"), qw = cg_nest_var(p, k, "qw");
+    NestStmt *lh = cg_loop(p, &outer->u.loop.body, qh, cg_idx(p, 0), cg_idx(p, q->h.n));
+    NestStmt *lw = lh ? cg_loop(p, &lh->u.loop.body, qw, cg_idx(p, 0), cg_idx(p, q->w.n)) : NULL;
+    if (!lw) return;
+    NestExpr *src = cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, cg_var(p, nm), q->h.n), cg_var(p, qh)), q->w.n),
+                           cg_add(p, cg_var(p, qw), cg_idx(p, base[i])));
+    NestExpr *oh = cg_add(p, cg_mulc(p, cg_var(p, qh), g->stride[0]), cg_idx(p, q->h.r));
+    NestExpr *ow = cg_add(p, cg_mulc(p, cg_var(p, qw), g->stride[1]), cg_idx(p, q->w.r));
+    NestExpr *dst = cg_add(p, cg_mulc(p, cg_add(p, cg_mulc(p, cg_var(p, nm), g->OH), oh), g->OW), ow);
+    cg_store(p, &lw->u.loop.body, y, dst, cg_load(p, from, src));
+  }
+}
+
+/* Appends the tiled nests of conv_transpose t (result buffer y, bias buffer or -1): one
+ * kernel per phase (stride[0] x stride[1] of them, the empty ones left out) computing its
+ * outputs contiguously, into Y itself for stride 1, else into a scratch the size of Y from
+ * which one more kernel stores them into their places (so the tiles' columns are contiguous:
+ * vectorized). False when the phases are too many or ISL could not build one (the kernels
+ * built stay: the caller drops them). */
 static bool convt_tiled(const ConvT *t, const Node *n, int y, int bias, DType dt) {
   const ConvTGeom *g = &t->g;
+  int64_t M = g->Mg * g->group;
   if (g->stride[0] * g->stride[1] > CONVT_MAX_PHASES) return false;
+  ConvTPart parts[CONVT_MAX_PHASES];
+  int64_t base[CONVT_MAX_PHASES], size = 0;
+  int nparts = 0;
   for (int64_t rh = 0; rh < g->stride[0]; rh++)
     for (int64_t rw = 0; rw < g->stride[1]; rw++) {
       ConvTPart q = {.t = t, .h = convt_phase(rh, g->stride[0], g->dil[0], g->pads[0], g->kH, g->OH),
                      .w = convt_phase(rw, g->stride[1], g->dil[1], g->pads[1], g->kW, g->OW)};
       if (!q.h.n || !q.w.n) continue;
-      ConvTile ct = {.c = t->c, .y = y, .bias = bias, .t = dt, .OH = g->OH, .OW = g->OW, .step = {g->stride[0], g->stride[1]},
-                     .off = {rh, rw}, .extent = {g->N, g->Mg * g->group, q.h.n, q.w.n, t->Cg, q.h.nk, q.w.nk},
-                     .product = convt_product, .op = &q};
-      NestKernel *k = cg_kernel_for(t->c, n);
-      if (!k || !conv_tiled(&ct, k, (const int64_t[2]){1, 1}, (const int64_t[2]){-q.h.istep, -q.w.istep},
-                            (const int64_t[2]){q.h.c, q.w.c}, (const int64_t[2]){g->H, g->W}))
-        return false;
+      base[nparts] = size;
+      size += g->N * M * q.h.n * q.w.n;
+      parts[nparts++] = q;
     }
+  int out = nparts == 1 ? y : cg_scratch(t->c, n, "phases", dt, size);
+  if (out < 0) return false;
+  for (int i = 0; i < nparts; i++) {
+    const ConvTPart *q = &parts[i];
+    ConvTile ct = {.c = t->c, .y = out, .bias = bias, .t = dt, .base = base[i],
+                   .extent = {g->N, M, q->h.n, q->w.n, t->Cg, q->h.nk, q->w.nk}, .product = convt_product, .op = q};
+    NestKernel *k = cg_kernel_for(t->c, n);
+    if (!k || !conv_tiled(&ct, k, (const int64_t[2]){1, 1}, (const int64_t[2]){-q->h.istep, -q->w.istep},
+                          (const int64_t[2]){q->h.c, q->w.c}, (const int64_t[2]){g->H, g->W}))
+      return false;
+  }
+  if (nparts > 1) convt_interleave(t, n, parts, base, nparts, out, y);
   return true;
 }
 
