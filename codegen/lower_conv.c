@@ -1,9 +1,11 @@
 /* lower_conv.c — the loop nests of conv2d (NCHW x OIHW, groups, strides, dilations, pads,
  * optional bias) and conv_transpose (NCHW x IOHW), both tiled by ISL (codegen/tile.h, one
- * shared ConvTile): conv2d's domain leaves out the taps in the padding, conv_transpose's keeps
- * the taps that carry an input position. When ISL cannot tile them, plain nests: conv2d's taps
- * in the padding skipped by the bounds of the kernel loops, conv_transpose's every tap visited
- * and the ones that carry no input selected away. */
+ * shared ConvTile): conv2d's domain leaves out the taps in the padding; conv_transpose is
+ * split into the phases of its strides (output positions of one remainder mod the stride,
+ * reached by the same taps), each a tiled kernel computing its outputs contiguously (into a
+ * scratch stored into Y by one more kernel). When ISL cannot tile them, plain nests: conv2d's
+ * taps in the padding skipped by the bounds of the kernel loops, conv_transpose's every tap
+ * visited and the ones that carry no input selected away. docs/codegen.md, "Tiling". */
 #include "codegen/lower.h"
 #include "codegen/tile.h"
 
