@@ -87,6 +87,13 @@ int cg_out(LowerCtx *c, ValueId v) {
   return c->buf_of[v];
 }
 
+int cg_scratch(LowerCtx *c, const Node *n, const char *what, DType t, int64_t numel) {
+  const char *name = c->g->values[n->outputs[0]].name;
+  char buf[160];
+  snprintf(buf, sizeof buf, "%.120s.%s", name ? name : "_", what);
+  return cg_nest_add_buf(c->p, NEST_BUF_WORKSPACE, buf, t, numel, 0, NULL);
+}
+
 NestKernel *cg_kernel_for(LowerCtx *c, const Node *n) {
   char op[160];
   if (n->op == OP_FUSED) snprintf(op, sizeof op, "fused %.100s", n->label ? n->label : "");

@@ -47,6 +47,9 @@ int cg_out(LowerCtx *c, ValueId v);
 /* The type of value v. */
 static inline const TensorType *cg_type(const LowerCtx *c, ValueId v) { return &c->g->values[v].type; }
 
+/* Adds workspace scratch "NAME.what" (NAME: n's first result) of numel elements of dtype t;
+ * -1 when out of memory. */
+int cg_scratch(LowerCtx *c, const Node *n, const char *what, DType t, int64_t numel);
 /* Opens the kernel for node n (named after its op). NULL when out of memory. */
 NestKernel *cg_kernel_for(LowerCtx *c, const Node *n);
 /* Builds loops over every dimension of shape t (outermost first) in block b, filling vars

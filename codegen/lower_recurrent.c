@@ -35,12 +35,7 @@ typedef struct Rnn {
 } Rnn;
 
 /* Adds workspace scratch "NODE.what" of numel f32 elements; -1 when out of memory. */
-static int scratch(Rnn *r, const char *what, int64_t numel) {
-  const char *name = r->c->g->values[r->n->outputs[0]].name;
-  char buf[160];
-  snprintf(buf, sizeof buf, "%.120s.%s", name ? name : "_", what);
-  return cg_nest_add_buf(r->p, NEST_BUF_WORKSPACE, buf, DT_F32, numel, 0, NULL);
-}
+static int scratch(Rnn *r, const char *what, int64_t numel) { return cg_scratch(r->c, r->n, what, DT_F32, numel); }
 
 /* Element offsets, in either layout: X[t, b, 0]; the state (d, b) in initial_h, initial_c,
  * Y_h and Y_c; Y[t, d, b, 0]. */

@@ -2,6 +2,7 @@
  * shared outer band become an ISL schedule tree, the band is tiled, the point loops sunk
  * below each statement's own loops, the full tiles isolated; the AST ISL generates from it is
  * converted to NestStmt loops. Every ISL object is freed before returning. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <isl/aff.h>
@@ -563,6 +564,76 @@ static void node(Conv *c, isl_ast_node *n, NestBlock *b) {
   }
 }
 
+/* ---- the ASTs of the problems seen, kept for the process ------------------------------------ */
+
+/* ISL's AST generation is most of the time lowering takes, and a model repeats its shapes
+ * (ResNet-50's 53 convolutions have 19 problems; a fault-injection test lowers one model
+ * thousands of times), so each problem's AST is built once and kept, in one isl_ctx that
+ * lives until the process exits, keyed by the text of the problem. The compiler lowers on
+ * one thread (this cache is not thread-safe). */
+enum { TREE_CACHE_MAX = 256 };
+static struct {
+  isl_ctx *ctx;
+  int n;
+  char *key[TREE_CACHE_MAX];
+  isl_ast_node *tree[TREE_CACHE_MAX]; /* NULL: ISL failed on the problem */
+} trees;
+
+/* Frees the cached ASTs (when the cache is full: a new problem starts it again). */
+static void trees_free_entries(void) {
+  for (int i = 0; i < trees.n; i++) {
+    free(trees.key[i]);
+    isl_ast_node_free(trees.tree[i]);
+  }
+  trees.n = 0;
+}
+
+/* Frees the cached ASTs and their context (at exit). */
+static void trees_free(void) {
+  trees_free_entries();
+  isl_ctx_free(trees.ctx);
+  trees.ctx = NULL;
+}
+
+/* Appends the text of the problem: everything the AST depends on (the statements' domains,
+ * the tile, cache and block sizes and offsets); not the callback or the parallel flag. */
+static void problem_key(IrText *k, const CgTileNest *t, const Level *reg, const Level *cache) {
+  ir_text_add(k, "%d", t->nout);
+  for (int d = 0; d < t->nout; d++)
+    ir_text_add(k, " %lld/%lld+%lld/%lld+%lld", (long long)t->extent[d], (long long)reg->size[d], (long long)reg->shift[d],
+                cache->size ? (long long)cache->size[d] : 0LL, (long long)cache->shift[d]);
+  for (int i = 0; i < t->nstmts; i++) {
+    const CgTileStmt *st = &t->stmts[i];
+    ir_text_add(k, "; S%d", st->ndims);
+    for (int d = 0; d < st->ndims; d++) ir_text_add(k, " %lld", (long long)st->extent[d]);
+    ir_text_add(k, " b%lld w %s", (long long)st->block, st->where ? st->where : "-");
+  }
+}
+
+/* A copy of the AST of problem t (text key), built and kept when not seen before; NULL when
+ * ISL fails on it (or out of memory). */
+static isl_ast_node *cached_tree(const char *key, const CgTileNest *t, const Level *reg, const Level *cache) {
+  for (int i = 0; i < trees.n; i++)
+    if (!strcmp(trees.key[i], key)) return isl_ast_node_copy(trees.tree[i]);
+  if (!trees.ctx) {
+    if (!(trees.ctx = isl_ctx_alloc())) return NULL;
+    isl_options_set_on_error(trees.ctx, ISL_ON_ERROR_CONTINUE);
+    atexit(trees_free);
+  }
+  isl_schedule *sched = schedule(trees.ctx, t, cache, reg);
+  isl_ast_build *build = isl_ast_build_alloc(trees.ctx);
+  isl_ast_node *tree = sched ? isl_ast_build_node_from_schedule(build, sched) : NULL;
+  isl_ast_build_free(build);
+  if (trees.n == TREE_CACHE_MAX) trees_free_entries();
+  char *copy = malloc(strlen(key) + 1);
+  if (copy) {
+    strcpy(copy, key);
+    trees.key[trees.n] = copy;
+    trees.tree[trees.n++] = isl_ast_node_copy(tree);
+  }
+  return tree;
+}
+
 bool cg_tile_build(NestProgram *p, NestKernel *k, NestBlock *b, const CgTileNest *t) {
   if (t->nout < 1 || t->nout > CG_TILE_MAX_DIMS || t->nstmts < 1 || t->nstmts > CG_TILE_MAX_STMTS) return false;
   /* Tile sizes larger than a dimension are cut to it, cache tiles rounded up to a multiple of
@@ -579,12 +650,10 @@ bool cg_tile_build(NestProgram *p, NestKernel *k, NestBlock *b, const CgTileNest
   int64_t cache_shift[CG_TILE_MAX_DIMS];
   for (int d = 0; d < t->nout; d++) cache_shift[d] = cache[d] >= t->extent[d] ? 0 : shift[d];
   const Level reg = {tile, shift}, cache_level = {t->cache ? cache : NULL, cache_shift};
-  isl_ctx *ctx = isl_ctx_alloc();
-  if (!ctx) return false;
-  isl_options_set_on_error(ctx, ISL_ON_ERROR_CONTINUE);
-  isl_schedule *sched = schedule(ctx, t, &cache_level, &reg);
-  isl_ast_build *build = isl_ast_build_alloc(ctx);
-  isl_ast_node *tree = sched ? isl_ast_build_node_from_schedule(build, sched) : NULL;
+  IrText key = {0};
+  problem_key(&key, t, &reg, &cache_level);
+  isl_ast_node *tree = key.failed ? NULL : cached_tree(key.s, t, &reg, &cache_level);
+  ir_free(key.s);
   int nvars = k->nvars;
   NestBlock out = {0};
   Conv c = {.p = p, .k = k, .t = t, .top = &out, .in_kernel_body = b == &k->body};
@@ -593,7 +662,5 @@ bool cg_tile_build(NestProgram *p, NestKernel *k, NestBlock *b, const CgTileNest
   if (ok) *b = out;
   else k->nvars = nvars;
   isl_ast_node_free(tree);
-  isl_ast_build_free(build);
-  isl_ctx_free(ctx);
   return ok;
 }

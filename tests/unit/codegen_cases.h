@@ -248,6 +248,22 @@ static void uneven_parallel_for(void *pool, int64_t n, lathe_task_fn fn, void *c
      "  %y1 = conv2d(%x, %w, %b) {group = 4, pads = [1, 2, 0, 1]} : f32[1,8,11,38]\n" \
      "  %z1 = conv2d(%u, %v) {strides = [2, 3], dilations = [2, 2], pads = [2, 1, 1, 3]} : f32[2,5,7,14]\n" \
      "  return %y1, %z1\n}\n"}, \
+    /* conv_transpose (one tiled kernel per phase of the strides): M 10 and 6 channels (tiles of \
+     * 4 and a partial one), widths 20, 24 and 19 (a full tile of 16 and a partial one); %r1's odd \
+     * columns are reached by no tap (stride 2, dilation 2, pad 2): the bias alone. %q1's 20 \
+     * phases are more than CONVT_MAX_PHASES: the plain nest. */ \
+    {"tiled conv_transpose: stride 1 asymmetric pads, bias; stride 2 4x4; strides 3, 2, dilations, groups, output_padding;" \
+     " strides 5, 4 (plain)", \
+     1e-5, \
+     "graph @m(%x: f32[1,6,5,19], %w: f32[6,10,3,3], %b: f32[10], %u: f32[2,4,5,12], %v: f32[4,6,4,4], %s: f32[1,4,3,10],\n" \
+     "    %t: f32[4,3,3,2], %c: f32[6], %e: f32[1,2,2,3], %f: f32[2,2,3,3]) -> (%y: f32[1,10,4,20], %z: f32[2,6,10,24],\n" \
+     "    %r: f32[1,6,11,19], %q: f32[1,2,7,9]) {\n" \
+     "  %y1 = conv_transpose(%x, %w, %b) {pads = [1, 0, 2, 1]} : f32[1,10,4,20]\n" \
+     "  %z1 = conv_transpose(%u, %v) {strides = [2, 2], pads = [1, 1, 1, 1]} : f32[2,6,10,24]\n" \
+     "  %r1 = conv_transpose(%s, %t, %c) {strides = [3, 2], dilations = [2, 2], pads = [1, 2, 0, 1], output_padding = [1, 1],\n" \
+     "    group = 2} : f32[1,6,11,19]\n" \
+     "  %q1 = conv_transpose(%e, %f) {strides = [5, 4], pads = [1, 0, 0, 2]} : f32[1,2,7,9]\n" \
+     "  return %y1, %z1, %r1, %q1\n}\n"}, \
     {"resize: nearest (asymmetric, floor; half_pixel, round_prefer_ceil), linear (half_pixel, align_corners), cubic", \
      1e-5, \
      "graph @m(%x: f32[1,2,3,4]) -> (%a: f32[1,2,6,6], %b: f32[1,2,5,7], %c: f32[1,2,5,3], %d: f32[1,2,4,6],\n" \
