@@ -1,11 +1,12 @@
 /* nest.c — the loop-nest IR (codegen/nest.h) translated to LLVM IR inside the model shell.
- * Each kernel becomes an internal, noinline function of (buffer table, exec), the table
- * holding the pointers of its own buffers in first-use order, so kernels equal up to their
- * buffers (codegen/nest_same.c) share one function (docs/llvm.md); each loop a header-less
+ * Each kernel becomes an internal function of (buffer table, exec), the table holding the
+ * pointers of its own buffers in first-use order, so kernels equal up to their buffers
+ * (codegen/nest_same.c) share one function (docs/llvm.md); each loop a header-less
  * counted loop of basic blocks with a phi (innermost loops carry llvm.loop.vectorize.enable,
  * which also lets the vectorizer reorder float reductions); locals are allocas that SROA
  * turns into registers; each parallel loop is outlined into a function of (table, begin,
- * end) run through lathe_exec.parallel_for, or called once over [0, n) without one. */
+ * end), noinline, run through lathe_exec.parallel_for, or called once over [0, n) without
+ * one. */
 #include "codegen/llvm/nest.h"
 
 #include <string.h>
@@ -376,8 +377,6 @@ static LLVMValueRef new_function(Tr *t, const char *name, LLVMTypeRef *params, u
   LLVMValueRef fn = LLVMAddFunction(t->c->mod, name, LLVMFunctionType(LLVMVoidTypeInContext(t->c->ctx), params, n, 0));
   LLVMSetLinkage(fn, LLVMInternalLinkage);
   cg_llvm_target_attrs(t->c->target, fn);
-  unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
-  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(t->c->ctx, noinline, 0));
   return fn;
 }
 
@@ -388,6 +387,10 @@ static void outlined_call(Tr *t, const NestStmt *s, int n) {
   snprintf(name, sizeof name, "%s_p%d", t->k->name, n);
   LLVMTypeRef params[] = {t->ptr, t->i64, t->i64};
   LLVMValueRef fn = new_function(t, name, params, 3);
+  /* Not inlined into the serial path of lathe.parallel: the loop is compiled once, not once
+   * more inside the body (docs/llvm.md, "Shared kernels"). */
+  unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
+  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(t->c->ctx, noinline, 0));
   LLVMBasicBlockRef back = LLVMGetInsertBlock(t->b);
   LLVMValueRef caller = t->fn, table = LLVMGetParam(caller, 0), ex = LLVMGetParam(caller, 1);
   LLVMValueRef hi = expr(t, s->u.loop.hi); /* a constant: parallel loops have constant bounds */

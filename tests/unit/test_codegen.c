@@ -262,6 +262,82 @@ static void test_nest_print(void **state) {
   cg_nest_free(p);
 }
 
+/* Appends kernel `for v in [0, 8): dst[v] = src[v] + c` to p. */
+static NestKernel *add_one_kernel(NestProgram *p, int dst, int src, double c) {
+  NestKernel *k = cg_nest_kernel(p, "add", "add", loc_none());
+  int v = cg_nest_var(p, k, "v");
+  NestStmt *loop = cg_loop(p, &k->body, v, cg_idx(p, 0), cg_idx(p, 8));
+  cg_store(p, &loop->u.loop.body, dst, cg_var(p, v),
+           cg_bin(p, NEST_ADD, cg_load(p, src, cg_var(p, v)), cg_const_f(p, DT_F32, c)));
+  return k;
+}
+
+/* Kernels equal up to their buffers (codegen/nest_same.c): the same statements on other
+ * buffers are the same, with equal hashes, whatever memory the buffers lie in; another
+ * constant (-0 against 0 included), a buffer read where the other kernel reads its own
+ * result, or another dtype are not. */
+static void test_kernels_same(void **state) {
+  (void)state;
+  NestProgram *p = cg_nest_new("same");
+  assert_non_null(p);
+  int a = cg_nest_add_buf(p, NEST_BUF_WORKSPACE, "a", DT_F32, 8, 0, NULL);
+  int b = cg_nest_add_buf(p, NEST_BUF_WORKSPACE, "b", DT_F32, 8, 0, NULL);
+  int c = cg_nest_add_buf(p, NEST_BUF_WORKSPACE, "c", DT_F32, 8, 0, NULL);
+  int y = cg_nest_add_buf(p, NEST_BUF_OUTPUT, "y", DT_F32, 8, 0, NULL);
+  int n = cg_nest_add_buf(p, NEST_BUF_WORKSPACE, "n", DT_I32, 8, 0, NULL);
+  NestKernel *k[7] = {
+      add_one_kernel(p, b, a, 1.0),  /* 0: b = a + 1 */
+      add_one_kernel(p, c, b, 1.0),  /* 1: c = b + 1, the same up to buffers */
+      add_one_kernel(p, y, a, 1.0),  /* 2: y = a + 1, the same (an output buffer) */
+      add_one_kernel(p, c, b, 2.0),  /* 3: another constant */
+      add_one_kernel(p, b, b, 1.0),  /* 4: reads the buffer it writes (one buffer, not two) */
+      add_one_kernel(p, c, b, -0.0), /* 5: -0 ... */
+      add_one_kernel(p, c, b, 0.0),  /* 6: ... against 0 */
+  };
+  /* 7: n = n + 1 in i32: the shape of 4 on another dtype. */
+  NestKernel *ki = cg_nest_kernel(p, "add", "add", loc_none());
+  int v = cg_nest_var(p, ki, "v");
+  NestStmt *loop = cg_loop(p, &ki->body, v, cg_idx(p, 0), cg_idx(p, 8));
+  cg_store(p, &loop->u.loop.body, n, cg_var(p, v), cg_bin(p, NEST_ADD, cg_load(p, n, cg_var(p, v)), cg_const_i(p, DT_I32, 1)));
+  assert_false(p->arena.failed);
+  NestBufOrder o[8];
+  uint64_t h[8];
+  for (int i = 0; i < 8; i++) assert_true(cg_nest_buf_order(p, i < 7 ? k[i] : ki, &o[i], &h[i]));
+  /* First use: the store's buffer, then the load's. */
+  assert_int_equal(o[1].n, 2);
+  assert_int_equal(o[1].bufs[0], c);
+  assert_int_equal(o[1].bufs[1], b);
+  assert_int_equal(o[1].local[a], -1);
+  assert_int_equal(o[4].n, 1);
+  static const bool want[8] = {true, true, true, false, false, false, false, false};
+  for (int i = 0; i < 8; i++) {
+    bool same = cg_nest_kernel_same(p, k[0], &o[0], i < 7 ? k[i] : ki, &o[i]);
+    if (same != want[i]) fail_msg("kernel %d: same %d, expected %d", i, same, want[i]);
+    if (want[i]) assert_true(h[i] == h[0]);
+  }
+  assert_false(cg_nest_kernel_same(p, k[5], &o[5], k[6], &o[6]));
+  assert_false(cg_nest_kernel_same(p, k[4], &o[4], ki, &o[7]));
+  /* b = a + a against b = a + b: two buffers each, numbered alike, but the second load is
+   * of the first kernel's second buffer and of the other's first. */
+  NestKernel *k2[2];
+  NestBufOrder o2[2];
+  uint64_t h2[2];
+  for (int i = 0; i < 2; i++) {
+    k2[i] = cg_nest_kernel(p, "add", "add", loc_none());
+    int u = cg_nest_var(p, k2[i], "v");
+    NestStmt *l = cg_loop(p, &k2[i]->body, u, cg_idx(p, 0), cg_idx(p, 8));
+    cg_store(p, &l->u.loop.body, b, cg_var(p, u),
+             cg_bin(p, NEST_ADD, cg_load(p, a, cg_var(p, u)), cg_load(p, i ? b : a, cg_var(p, u))));
+    assert_false(p->arena.failed);
+    assert_true(cg_nest_buf_order(p, k2[i], &o2[i], &h2[i]));
+    assert_int_equal(o2[i].n, 2);
+  }
+  assert_false(cg_nest_kernel_same(p, k2[0], &o2[0], k2[1], &o2[1]));
+  for (int i = 0; i < 2; i++) cg_nest_buf_order_free(&o2[i]);
+  for (int i = 0; i < 8; i++) cg_nest_buf_order_free(&o[i]);
+  cg_nest_free(p);
+}
+
 /* Lowers and emits graph g with allocation number n failing (0: none); returns the status
  * and sets *made to the number of allocations tried. */
 static IrStatus lower_and_emit(const Graph *g, uint64_t n, uint64_t *made) {
@@ -308,6 +384,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_case),
       cmocka_unit_test(test_nest_print),
+      cmocka_unit_test(test_kernels_same),
       cmocka_unit_test(test_ops_lowered),
       cmocka_unit_test(test_refusals),
       cmocka_unit_test(test_alloc_failures),
