@@ -266,7 +266,7 @@ static ConvTPhase convt_phase(int64_t r, int64_t s, int64_t d, int64_t pad, int6
 
 /* A phase (rows and columns) of conv_transpose t: what its S1 reads. */
 typedef struct ConvTPart {
-  const struct ConvT *t;
+  const ConvT *t;
   ConvTPhase h, w;
 } ConvTPart;
 
