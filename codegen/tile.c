@@ -576,7 +576,7 @@ static struct {
   isl_ctx *ctx;
   int n;
   char *key[TREE_CACHE_MAX];
-  isl_ast_node *tree[TREE_CACHE_MAX]; /* NULL: ISL failed on the problem */
+  isl_ast_node *tree[TREE_CACHE_MAX];
 } trees;
 
 /* Frees the cached ASTs (when the cache is full: a new problem starts it again). */
@@ -595,6 +595,10 @@ static void trees_free(void) {
   trees.ctx = NULL;
 }
 
+void cg_tile_forget(void) {
+  trees_free_entries();
+}
+
 /* Appends the text of the problem: everything the AST depends on (the statements' domains,
  * the tile, cache and block sizes and offsets); not the callback or the parallel flag. */
 static void problem_key(IrText *k, const CgTileNest *t, const Level *reg, const Level *cache) {
@@ -611,7 +615,7 @@ static void problem_key(IrText *k, const CgTileNest *t, const Level *reg, const 
 }
 
 /* A copy of the AST of problem t (text key), built and kept when not seen before; NULL when
- * ISL fails on it (or out of memory). */
+ * ISL fails on it or an allocation fails (then nothing is kept). */
 static isl_ast_node *cached_tree(const char *key, const CgTileNest *t, const Level *reg, const Level *cache) {
   for (int i = 0; i < trees.n; i++)
     if (!strcmp(trees.key[i], key)) return isl_ast_node_copy(trees.tree[i]);
@@ -624,6 +628,7 @@ static isl_ast_node *cached_tree(const char *key, const CgTileNest *t, const Lev
   isl_ast_build *build = isl_ast_build_alloc(trees.ctx);
   isl_ast_node *tree = sched ? isl_ast_build_node_from_schedule(build, sched) : NULL;
   isl_ast_build_free(build);
+  if (!tree) return NULL; /* not kept: the failure may be a failed allocation */
   if (trees.n == TREE_CACHE_MAX) trees_free_entries();
   char *copy = malloc(strlen(key) + 1);
   if (copy) {

@@ -69,4 +69,10 @@ typedef struct CgTileNest {
  * Running out of memory in the nest builders sets p->arena.failed (the caller checks). */
 bool cg_tile_build(NestProgram *p, NestKernel *k, NestBlock *b, const CgTileNest *t);
 
+/* cg_tile_build keeps the AST ISL generates for each problem for the life of the process (a
+ * repeated shape is not scheduled again; not thread-safe: the compiler lowers on one thread).
+ * Forgets them, so the next build of each problem schedules it again: for tests that count
+ * allocations, whose runs must each allocate alike. */
+void cg_tile_forget(void);
+
 #endif
