@@ -94,10 +94,8 @@ RunPort *artifact_ports(const struct lathe_model *m, bool inputs);
 /* Runs the artifact on ins, writing outs (ports as artifact_ports makes them): once, then
  * `timed` more times on the same workspace, whose times run_timing_print reports. */
 IrStatus artifact_run(struct lathe_model *m, const RunPort *ins, RunPort *outs, int timed, DiagSink *d);
-/* The monotonic clock in seconds. */
-double run_clock(void);
 /* Prints `time: median X ms per run over N runs (min Y ms, max Z ms)` of the n run times t
- * (seconds; sorted in place). */
+ * (milliseconds, ir_now_ms; sorted in place). */
 void run_timing_print(double *t, int n);
 /* A new temporary file name DIR/lathe-run-XXXXXX.so in $TMPDIR (or /tmp), the file made
  * (empty) to reserve it; malloc'd; NULL (reported) when it cannot be made. */
