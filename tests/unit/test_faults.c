@@ -46,12 +46,13 @@ typedef struct Attempt {
 typedef IrStatus (*Operation)(const void *arg, DiagSink *d);
 
 static uint64_t points_swept; /* fault points swept by every test of this program */
+static bool cold_tiles;       /* attempts forget tile.c's kept ISL ASTs (sweep_compile) */
 
 /* Runs op with allocation fail_at failing (0: none) and checks the promises of a failure. */
 static Attempt attempt(Operation op, const void *arg, uint64_t fail_at, const char *what) {
   DiagSink d;
   diag_start(&d);
-  cg_tile_forget(); /* each run schedules its tiled nests anew, so every run allocates alike */
+  if (cold_tiles) cg_tile_forget(); /* each run schedules its tiled nests anew (see sweep_compile) */
   ir_alloc_fail_after(fail_at);
   Attempt a;
   a.status = op(arg, &d);
@@ -354,11 +355,18 @@ static uint64_t compile_stride(void) {
 
 /* Sweeps compile_model over cc from its first allocation after loading (loading is swept by
  * test_text_models), or, when cc writes a .so, after the C backend (test_compile_models
- * sweeps what comes before); prints the points per phase of the clean run. */
-static uint64_t sweep_compile(const CompileCase *cc) {
+ * sweeps what comes before); prints the points per phase of the clean run. tile.c keeps each
+ * tiling problem's ISL AST for the process, so a run that meets a problem again allocates
+ * less than the first: warm, every run (the clean one too) follows one unswept run and finds
+ * every problem kept; cold, every run forgets them first and schedules them anew (slower:
+ * ISL each time), so the failures while building a problem's ISL text are swept too. */
+static uint64_t sweep_compile(const CompileCase *cc, bool cold) {
   ir_alloc_fault_arena(true);
   DiagSink d;
   diag_start(&d);
+  cold_tiles = cold;
+  if (!cold) (void)compile_model(cc, &d); /* keeps the model's tiling problems */
+  if (cold) cg_tile_forget();
   marking = true;
   ir_alloc_fail_after(0);
   Attempt clean = {compile_model(cc, &d), 0}; /* a model the backends refuse is swept too */
@@ -369,15 +377,17 @@ static uint64_t sweep_compile(const CompileCase *cc) {
   assert_true(want == IR_OK || want == IR_ERR_INPUT);
   uint64_t stride = compile_stride();
   uint64_t n = sweep_from(compile_model, cc, clean, cc->model, marks[cc->so ? PHASE_C : PHASE_LOAD] + 1, stride);
-  printf("  compile %s%s%s: %llu fault points (stride %llu%s; allocations: passes %llu, lowering %llu, "
+  printf("  compile %s%s%s%s: %llu fault points (stride %llu%s; allocations: passes %llu, lowering %llu, "
          "C and header %llu, LLVM side %llu)\n",
          strrchr(cc->model, '/') + 1, cc->so ? " to .so" : "", want == IR_OK ? "" : " (refused)",
+         cold ? ", tiles scheduled anew each run" : "",
          (unsigned long long)n, (unsigned long long)stride, cc->so ? ", from the LLVM side on" : "",
          (unsigned long long)(marks[PHASE_PASSES] - marks[PHASE_LOAD]),
          (unsigned long long)(marks[PHASE_LOWER] - marks[PHASE_PASSES]),
          (unsigned long long)(marks[PHASE_C] - marks[PHASE_LOWER]),
          (unsigned long long)(marks[PHASE_LLVM] - marks[PHASE_C]));
   ir_alloc_fault_arena(false);
+  cold_tiles = false;
   return n;
 }
 
@@ -392,8 +402,10 @@ static void test_compile_models(void **state) {
   };
   for (size_t i = 0; i < sizeof models / sizeof *models; i++) {
     CompileCase cc = {models[i], NULL};
-    sweep_compile(&cc);
+    sweep_compile(&cc, false);
   }
+  CompileCase cold = {LATHE_SOURCE_DIR "/tests/models/cnn.lathe", NULL}; /* conv2d and gemm tiled */
+  sweep_compile(&cold, true);
 }
 
 /* The digits model to a .so: the files the backend writes, the linker run and the seal. */
@@ -401,7 +413,7 @@ static void test_compile_so(void **state) {
   (void)state;
   mkdir(COMPILE_DIR, 0777);
   CompileCase cc = {LATHE_SOURCE_DIR "/examples/digits/digits.lathe", COMPILE_DIR "/digits.so"};
-  sweep_compile(&cc);
+  sweep_compile(&cc, false);
 }
 
 static int report(void **state) {
