@@ -25,12 +25,17 @@
 
 /* ---- the ISL text of the nest -------------------------------------------------------------- */
 
-/* Appends the tuple "Si[d0, ..., d(n-1)]" (name empty: "[d0, ...]"). */
-static void put_tuple(IrText *t, const char *name, int i, int n) {
-  if (name) ir_text_add(t, "%s%d", name, i);
+/* Appends "[d_from, ..., d_(to-1)]". */
+static void put_dims(IrText *t, int from, int to) {
   ir_text_add(t, "[");
-  for (int d = 0; d < n; d++) ir_text_add(t, "%sd%d", d ? ", " : "", d);
+  for (int d = from; d < to; d++) ir_text_add(t, "%sd%d", d > from ? ", " : "", d);
   ir_text_add(t, "]");
+}
+
+/* Appends the tuple "Si[d0, ..., d(n-1)]". */
+static void put_tuple(IrText *t, const char *name, int i, int n) {
+  ir_text_add(t, "%s%d", name, i);
+  put_dims(t, 0, n);
 }
 
 /* Appends the constraints "0 <= d0 < e0 and ..." of a box of n dimensions. */
@@ -92,13 +97,6 @@ static isl_multi_union_pw_aff *band(isl_ctx *ctx, const CgTileNest *t, int only,
   return m;
 }
 
-/* Appends "[d_from, ..., d_(to-1)]". */
-static void put_dims(IrText *t, int from, int to) {
-  ir_text_add(t, "[");
-  for (int d = from; d < to; d++) ir_text_add(t, "%sd%d", d > from ? ", " : "", d);
-  ir_text_add(t, "]");
-}
-
 /* The register tiles (tile coordinates t; tile d covers [T_d t_d + o_d, T_d t_d + o_d + T_d))
  * that are full: every point of the tile is an output, and for each statement every point
  * has the same own (reduction) instances, so the point loops below the statement's own loops
@@ -113,7 +111,7 @@ static isl_set *full_tiles(isl_ctx *ctx, const CgTileNest *t, const Level *reg) 
   for (int d = 0; d < n; d++) ir_text_add(&s, "%st%d", d ? ", " : "", d);
   ir_text_add(&s, "] : ");
   for (int d = 0; d < n; d++) {
-    long long size = (long long)reg->size[d], shift = reg->shift ? (long long)reg->shift[d] : 0;
+    long long size = (long long)reg->size[d], shift = (long long)reg->shift[d];
     ir_text_add(&s, "%s%lld t%d + %lld <= d%d < %lld t%d + %lld", d ? " and " : "", size, d, shift, d, size, d,
                 size + shift);
   }
